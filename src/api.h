@@ -1,0 +1,20 @@
+/*
+ * api.h: request routing for ferryd's HTTP surface: webhooks, /healthz,
+ * /metrics and the JSON API under /api/v1 (bearer token over TCP, trusted
+ * over the UNIX socket).
+ */
+#ifndef API_H
+#define API_H
+
+struct api;
+struct conf;
+struct httpd_req;
+struct ingest;
+struct store;
+
+struct api	*api_new(struct store *, struct ingest *, const struct conf *);
+void		 api_set_conf(struct api *, const struct conf *);
+void		 api_request_cb(struct httpd_req *, void *);
+void		 api_free(struct api *);
+
+#endif

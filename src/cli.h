@@ -1,0 +1,17 @@
+/* cli.h: the subcommands of the ferry command-line tool. */
+#ifndef CLI_H
+#define CLI_H
+
+/* Where the API is: a UNIX socket, or a URL with a bearer token. */
+struct cli_target {
+	const char	*config;
+	const char	*socket;
+	const char	*url;
+	const char	*token;
+};
+
+int	cli_webhook_inspect(int, char **);
+int	cli_runs(const struct cli_target *, int, char **);
+int	cli_run_show(const struct cli_target *, int, char **);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * conf.h: the server configuration (etc/ferry.yaml), parsed with libyaml
+ * into plain structs. Nothing here refers to libyaml.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct handler;
+
+#define CONF_DEFAULT_PATH	"/etc/ferry/ferry.yaml"
+
+/* Trigger kinds, a bit mask over enum gitevent_kind. */
+#define CONF_TRIGGER_PUSH	0x1
+#define CONF_TRIGGER_TAG	0x2
+#define CONF_TRIGGER_MERGE	0x4
+
+/* One trigger rule: these kinds on refs matching any of these globs. */
+struct conf_trigger {
+	int	  kinds;
+	char	**branches;		/* for push and merge; NULL = any */
+	size_t	  nbranches;
+	char	**tags;			/* for tag; NULL = any */
+	size_t	  ntags;
+};
+
+/* How the generic handler finds things in an arbitrary JSON payload. */
+struct conf_generic {
+	char	*signature_header;	/* HMAC-SHA256 of the body, hex */
+	char	*signature_prefix;	/* e.g. "sha256=", may be "" */
+	char	*event_header;		/* optional */
+	char	*delivery_header;	/* optional */
+	char	*ref_pointer;		/* JSON pointers (RFC 6901) */
+	char	*sha_pointer;
+	char	*before_pointer;	/* optional */
+	char	*repo_pointer;		/* optional */
+	char	*sender_pointer;	/* optional */
+};
+
+struct conf_project {
+	char			*name;
+	char			*repo;		/* clone URL */
+	char			*provider;
+	const struct handler	*handler;
+	char			*secret;	/* wiped on free */
+	size_t			 secretlen;
+	struct conf_trigger	*triggers;
+	size_t			 ntriggers;
+	int			 supersede;	/* newer queued run wins */
+	struct conf_generic	 generic;
+};
+
+struct conf {
+	char			*path;
+	char			**listen;	/* "host:port" */
+	size_t			 nlisten;
+	char			*state_dir;
+	char			*ready_file;	/* optional */
+	char			*api_socket;
+	char			*api_tokens_file;
+	char			**api_tokens;	/* wiped on free */
+	size_t			 napi_tokens;
+	size_t			 body_bytes;
+	int			 connections;
+	int64_t			 timeout_ms;	/* per request */
+	int			 sync_full;	/* fsync on every commit */
+	struct conf_project	*projects;
+	size_t			 nprojects;
+	char			**warnings;	/* for -n and the log */
+	size_t			 nwarnings;
+};
+
+struct conf	*conf_load(const char *, char **);
+void		 conf_free(struct conf *);
+const struct conf_project *conf_project_find(const struct conf *,
+		     const char *);
+int		 conf_project_triggers(const struct conf_project *, int,
+		     const char *, const char **);
+char		*conf_path(const struct conf *, const char *);
+
+#endif

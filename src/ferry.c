@@ -1,0 +1,91 @@
+/*
+ * ferry: the command-line tool. It talks to ferryd's API (over the UNIX
+ * socket by default) and carries the local tools that need no daemon, such
+ * as `ferry webhook inspect`.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+static void
+ferry_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ferry [-c config] [-s socket] [-u url] command [args]\n"
+	    "\n"
+	    "commands:\n"
+	    "  webhook inspect -H 'Name: value'... [--provider P] [--secret S]\n"
+	    "                  [--secret-file F] [-c config --project NAME] < body\n"
+	    "      print the normalized events of a webhook delivery as JSON\n"
+	    "  runs [--project P] [--state S] [--limit N] [--json]\n"
+	    "      list runs, newest first\n"
+	    "  run show ID [--json]\n"
+	    "      show one run\n"
+	    "  version\n"
+	    "\n"
+	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
+	    "the configuration (-c, default /etc/ferry/ferry.yaml), or over TCP\n"
+	    "with -u URL and a bearer token in $FERRY_TOKEN.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli_target	 t;
+	int			 i;
+
+	log_init("ferry", 0);
+	memset(&t, 0, sizeof t);
+	t.socket = getenv("FERRY_SOCKET");
+	t.url = getenv("FERRY_URL");
+	t.token = getenv("FERRY_TOKEN");
+	/* Global options come before the command. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			ferry_usage(stdout);
+			return (0);
+		}
+		if (i + 1 >= argc) {
+			ferry_usage(stderr);
+			return (2);
+		}
+		if (strcmp(argv[i], "-c") == 0)
+			t.config = argv[++i];
+		else if (strcmp(argv[i], "-s") == 0)
+			t.socket = argv[++i];
+		else if (strcmp(argv[i], "-u") == 0)
+			t.url = argv[++i];
+		else {
+			ferry_usage(stderr);
+			return (2);
+		}
+	}
+	argc -= i;
+	argv += i;
+	if (argc < 1) {
+		ferry_usage(stderr);
+		return (2);
+	}
+	if (strcmp(argv[0], "version") == 0) {
+		printf("ferry %s\n", PACKAGE_VERSION);
+		return (0);
+	}
+	if (strcmp(argv[0], "webhook") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "inspect") == 0)
+		return (cli_webhook_inspect(argc - 1, argv + 1));
+	if (strcmp(argv[0], "runs") == 0)
+		return (cli_runs(&t, argc, argv));
+	if (strcmp(argv[0], "run") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "show") == 0)
+		return (cli_run_show(&t, argc - 1, argv + 1));
+	fprintf(stderr, "ferry: unknown command \"%s\"\n", argv[0]);
+	ferry_usage(stderr);
+	return (2);
+}

@@ -1,0 +1,267 @@
+/*
+ * ferryd: the daemon. One libevent loop serves webhooks and the API; the
+ * store commits on the same thread. Signals: SIGTERM and SIGINT stop
+ * accepting, answer what is in flight and exit 0; SIGHUP reloads the
+ * configuration (listeners stay as they are); SIGPIPE is ignored. Under
+ * systemd (Type=notify) readiness and shutdown are reported with sd_notify.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "conf.h"
+#include "ferryd.h"
+#include "httpd.h"
+#include "ingest.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define FERRYD_DRAIN_MS		5000	/* how long shutdown waits */
+
+static struct event_base	*ferryd_base;
+static struct conf		*ferryd_conf;
+static struct httpd		*ferryd_httpd;
+static struct ingest		*ferryd_ingest;
+static struct api		*ferryd_api;
+static struct event		*ferryd_drain_ev;
+static int			 ferryd_drain_ticks;
+static const char		*ferryd_conf_path = CONF_DEFAULT_PATH;
+
+static void
+ferryd_usage(void)
+{
+	fprintf(stderr, "usage: ferryd [-nvV] [-c config]\n");
+	exit(2);
+}
+
+static void
+ferryd_limits(const struct conf *conf, struct httpd_limits *l)
+{
+	l->body_bytes = conf->body_bytes;
+	l->connections = conf->connections;
+	l->timeout_ms = (long)conf->timeout_ms;
+}
+
+/* Create dir and its parents (mode 0750 for what we create). */
+static int
+ferryd_mkdirs(const char *dir)
+{
+	char	*copy, *p;
+
+	copy = xstrdup(dir);
+	for (p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0750) == -1 && errno != EEXIST) {
+			free(copy);
+			return (-1);
+		}
+		*p = '/';
+	}
+	free(copy);
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Write the ready file: the bound TCP addresses, one per line, through a
+ * temporary file and rename so that readers never see half of it.
+ */
+static void
+ferryd_write_ready(const char *path, const char *addrs)
+{
+	char	*tmp;
+	FILE	*f;
+
+	xasprintf(&tmp, "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		log_warn("ready file %s", tmp);
+		free(tmp);
+		return;
+	}
+	fputs(addrs, f);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		log_warn("ready file %s", path);
+	free(tmp);
+}
+
+/* Shutdown: wait until every reply is out, or the deadline passes. */
+static void
+ferryd_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval	tv = { 0, 20000 };
+
+	ingest_flush(ferryd_ingest);
+	if (!httpd_pending(ferryd_httpd) ||
+	    ++ferryd_drain_ticks * 20 >= FERRYD_DRAIN_MS) {
+		event_base_loopexit(ferryd_base, NULL);
+		return;
+	}
+	evtimer_add(ferryd_drain_ev, &tv);
+}
+
+static void
+ferryd_stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	if (ferryd_drain_ev != NULL)
+		return;
+	log_info("signal %d: stopping", (int)sig);
+	sd_notify(0, "STOPPING=1");
+	httpd_stop_listening(ferryd_httpd);
+	ferryd_drain_ev = evtimer_new(ferryd_base, ferryd_drain_cb, NULL);
+	ferryd_drain_cb(-1, 0, NULL);
+}
+
+static void
+ferryd_reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct httpd_limits	 limits;
+	struct conf		*conf;
+	char			*cause = NULL;
+	size_t			 i;
+
+	sd_notify(0, "RELOADING=1");
+	if ((conf = conf_load(ferryd_conf_path, &cause)) == NULL) {
+		log_warnx("reload failed, keeping the old configuration:\n%s",
+		    cause);
+		free(cause);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	for (i = 0; i < conf->nwarnings; i++)
+		log_warnx("%s", conf->warnings[i]);
+	/* Pending deliveries copied what they need; flush anyway. */
+	ingest_flush(ferryd_ingest);
+	ingest_set_conf(ferryd_ingest, conf);
+	api_set_conf(ferryd_api, conf);
+	ferryd_limits(conf, &limits);
+	httpd_set_limits(ferryd_httpd, &limits);
+	conf_free(ferryd_conf);
+	ferryd_conf = conf;
+	log_info("configuration reloaded: %zu projects", conf->nprojects);
+	sd_notify(0, "READY=1");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct httpd_limits	 limits;
+	struct store		*store;
+	struct event		*ev_term, *ev_int, *ev_hup;
+	char			*cause = NULL, *dbpath, *addrs = NULL, *tmp;
+	char			 bound[128];
+	int			 ch, check = 0, verbose = 0;
+	size_t			 i;
+
+	log_init("ferryd", 0);
+	while ((ch = getopt(argc, argv, "c:nvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			ferryd_conf_path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("ferryd %s\n", PACKAGE_VERSION);
+			return (0);
+		default:
+			ferryd_usage();
+		}
+	}
+	if (optind != argc)
+		ferryd_usage();
+	log_set_verbose(verbose);
+
+	if ((ferryd_conf = conf_load(ferryd_conf_path, &cause)) == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return (1);
+	}
+	for (i = 0; i < ferryd_conf->nwarnings; i++)
+		fprintf(stderr, "warning: %s\n", ferryd_conf->warnings[i]);
+	if (check) {
+		printf("configuration OK\n");
+		conf_free(ferryd_conf);
+		return (0);
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if (ferryd_mkdirs(ferryd_conf->state_dir) != 0)
+		fatal("state directory %s", ferryd_conf->state_dir);
+	xasprintf(&dbpath, "%s/ferry.db", ferryd_conf->state_dir);
+	if ((store = store_open(dbpath, ferryd_conf->sync_full,
+	    &cause)) == NULL)
+		fatalx("store: %s", cause);
+	free(dbpath);
+
+	if ((ferryd_base = event_base_new()) == NULL ||
+	    event_base_priority_init(ferryd_base, FERRYD_PRIORITIES) != 0)
+		fatalx("event_base_new");
+	ferryd_ingest = ingest_new(ferryd_base, store, ferryd_conf);
+	ferryd_api = api_new(store, ferryd_ingest, ferryd_conf);
+	ferryd_limits(ferryd_conf, &limits);
+	ferryd_httpd = httpd_new(ferryd_base, &limits, api_request_cb,
+	    ferryd_api);
+	for (i = 0; i < ferryd_conf->nlisten; i++) {
+		if (httpd_listen_tcp(ferryd_httpd, ferryd_conf->listen[i],
+		    bound, sizeof bound, &cause) != 0)
+			fatalx("%s", cause);
+		log_info("listening on %s", bound);
+		xasprintf(&tmp, "%s%s\n", addrs != NULL ? addrs : "", bound);
+		free(addrs);
+		addrs = tmp;
+	}
+	if (httpd_listen_unix(ferryd_httpd, ferryd_conf->api_socket,
+	    &cause) != 0)
+		fatalx("api socket: %s", cause);
+	log_info("API on %s", ferryd_conf->api_socket);
+
+	ev_term = evsignal_new(ferryd_base, SIGTERM, ferryd_stop_cb, NULL);
+	ev_int = evsignal_new(ferryd_base, SIGINT, ferryd_stop_cb, NULL);
+	ev_hup = evsignal_new(ferryd_base, SIGHUP, ferryd_reload_cb, NULL);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_hup, NULL);
+
+	if (ferryd_conf->ready_file != NULL)
+		ferryd_write_ready(ferryd_conf->ready_file, addrs);
+	sd_notifyf(0, "READY=1\nSTATUS=listening on %s", addrs);
+	free(addrs);
+	log_info("ready: %zu projects", ferryd_conf->nprojects);
+
+	event_base_dispatch(ferryd_base);
+
+	ingest_free(ferryd_ingest);
+	httpd_free(ferryd_httpd);
+	api_free(ferryd_api);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	if (ferryd_drain_ev != NULL)
+		event_free(ferryd_drain_ev);
+	store_close(store);
+	if (ferryd_conf->ready_file != NULL)
+		unlink(ferryd_conf->ready_file);
+	conf_free(ferryd_conf);
+	event_base_free(ferryd_base);
+	log_info("stopped");
+	return (0);
+}

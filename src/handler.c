@@ -1,0 +1,209 @@
+/*
+ * The handler table and what handlers share: lookup by name, detection of
+ * the source from its headers, HMAC signature checks, the JSON body (also
+ * when a forge posts it form-encoded) and the delivery id.
+ */
+#include "config.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gitevent.h"
+#include "handler.h"
+#include "headers.h"
+#include "util.h"
+#include "xmalloc.h"
+
+/*
+ * Detection order matters: Gitea and Forgejo also send GitHub's headers,
+ * and Forgejo also sends Gitea's (PROTOCOLS.md 1.7).
+ */
+static const struct handler *handlers[] = {
+	&handler_forgejo,
+	&handler_gitea,
+	&handler_github,
+	&handler_gitlab,
+	&handler_bitbucket_server,
+	&handler_bitbucket,
+	&handler_generic,
+	NULL
+};
+
+/* Handler by provider name, or NULL. */
+const struct handler *
+handler_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; handlers[i] != NULL; i++) {
+		if (strcmp(handlers[i]->name, name) == 0)
+			return (handlers[i]);
+	}
+	return (NULL);
+}
+
+/* The handler whose headers a request carries, or NULL. */
+const struct handler *
+handler_detect(const struct headers *h)
+{
+	size_t	i;
+
+	for (i = 0; handlers[i] != NULL; i++) {
+		if (handlers[i]->detect != NULL && handlers[i]->detect(h))
+			return (handlers[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * Check a hex HMAC-SHA256 signature found in header name (value, NULL when
+ * missing) after prefix (e.g. "sha256=", or "" for bare hex) over the body.
+ * Returns 0 if it matches; otherwise -1 with *cause set.
+ */
+int
+handler_verify_hmac(const char *name, const char *value, const char *prefix,
+    const char *secret, size_t secretlen, const void *body, size_t bodylen,
+    char **cause)
+{
+	unsigned char	 want[32], got[32];
+	size_t		 plen = strlen(prefix);
+
+	if (value == NULL || *value == '\0') {
+		xasprintf(cause, "missing signature header %s", name);
+		return (-1);
+	}
+	if (strncasecmp(value, prefix, plen) != 0 ||
+	    hex_decode(value + plen, strlen(value + plen), got,
+	    sizeof got) != 0) {
+		xasprintf(cause, "malformed signature in %s", name);
+		return (-1);
+	}
+	if (hmac_sha256(secret, secretlen, body, bodylen, want) != 0) {
+		xasprintf(cause, "cannot compute HMAC");
+		return (-1);
+	}
+	if (!ct_equal(want, sizeof want, got, sizeof got)) {
+		xasprintf(cause, "signature mismatch in %s", name);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Parse the request's JSON payload: the body, or the urlencoded "payload"
+ * field of a form body. The top level must be an object. Returns a new
+ * reference, or NULL with *cause set.
+ */
+json_t *
+handler_json(const struct handler_request *req, char **cause)
+{
+	const char	*ctype, *body = req->body;
+	char		*decoded = NULL;
+	size_t		 len = req->bodylen;
+	json_error_t	 err;
+	json_t		*root;
+
+	ctype = headers_get(req->headers, "Content-Type");
+	if (ctype != NULL && strncasecmp(ctype,
+	    "application/x-www-form-urlencoded", 33) == 0) {
+		if (len < 8 || strncmp(body, "payload=", 8) != 0) {
+			xasprintf(cause, "form body without a payload field");
+			return (NULL);
+		}
+		decoded = url_decode(body + 8, len - 8, &len);
+		if (decoded == NULL) {
+			xasprintf(cause, "malformed form encoding");
+			return (NULL);
+		}
+		body = decoded;
+	}
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+	free(decoded);
+	if (root == NULL) {
+		xasprintf(cause, "malformed JSON at line %d column %d: %s",
+		    err.line, err.column, err.text);
+		return (NULL);
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		xasprintf(cause, "JSON payload is not an object");
+		return (NULL);
+	}
+	return (root);
+}
+
+/*
+ * The delivery id from header name: printable ASCII of at most 200
+ * characters. Without one, the SHA-256 of the body stands in, so that
+ * a redelivery of the same bytes is still seen as a duplicate. Returns a
+ * string the caller frees through *storage.
+ */
+const char *
+handler_delivery(const struct handler_request *req, const char *name,
+    char **storage)
+{
+	const char	*v = name != NULL ? headers_get(req->headers, name) : NULL;
+	char		 hex[SHA256_HEX_LEN + 1];
+	size_t		 i;
+
+	if (v != NULL && *v != '\0' && strlen(v) <= 200) {
+		for (i = 0; v[i] != '\0'; i++) {
+			if (v[i] < 0x21 || v[i] > 0x7e)
+				break;
+		}
+		if (v[i] == '\0') {
+			*storage = xstrdup(v);
+			return (*storage);
+		}
+	}
+	sha256_hex(req->body, req->bodylen, hex);
+	xasprintf(storage, "sha256:%s", hex);
+	return (*storage);
+}
+
+/* Value at a dotted path ("pull_request.base.ref"), borrowed, or NULL. */
+json_t *
+hjson_get(json_t *o, const char *path)
+{
+	const char	*dot;
+	char		 key[128];
+	size_t		 len;
+
+	while (o != NULL && (dot = strchr(path, '.')) != NULL) {
+		len = (size_t)(dot - path);
+		if (len >= sizeof key)
+			return (NULL);
+		memcpy(key, path, len);
+		key[len] = '\0';
+		o = json_object_get(o, key);
+		path = dot + 1;
+	}
+	return (o != NULL ? json_object_get(o, path) : NULL);
+}
+
+/* String at a dotted path, borrowed; NULL if absent or not a string. */
+const char *
+hjson_str(json_t *o, const char *path)
+{
+	return (json_string_value(hjson_get(o, path)));
+}
+
+/* Boolean at a dotted path: 1, 0, or -1 if absent or not a boolean. */
+int
+hjson_bool(json_t *o, const char *path)
+{
+	json_t	*v = hjson_get(o, path);
+
+	if (!json_is_boolean(v))
+		return (-1);
+	return (json_is_true(v));
+}
+
+/* Integer at a dotted path, or 0. */
+long long
+hjson_int(json_t *o, const char *path)
+{
+	return (json_integer_value(hjson_get(o, path)));
+}

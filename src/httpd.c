@@ -1,0 +1,861 @@
+/*
+ * The HTTP server. Each connection is a bufferevent with a small state
+ * machine: read the head (at most HTTPD_HEAD_MAX bytes), read a body of
+ * Content-Length bytes (refused with 413 before it is read when it is over
+ * the limit), hand the request to the callback, wait for its reply, then
+ * either read the next request (keep-alive) or close once the reply is
+ * written. Reading stops while a request waits for its reply, so pipelined
+ * requests queue in the socket. A deadline covers each request from its
+ * first byte (slow clients); the same timer closes idle connections. When
+ * the connection cap is reached, new connections get a 503 and are closed.
+ *
+ * A request may outlive its connection (the peer hangs up while the reply
+ * waits for a commit); it is then orphaned and its reply is dropped.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "headers.h"
+#include "httpd.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define HTTPD_HEAD_MAX		16384
+#define HTTPD_HEADERS_MAX	100
+
+enum httpd_state {
+	HTTPD_READ_HEAD,
+	HTTPD_READ_BODY,
+	HTTPD_WAIT_REPLY,
+	HTTPD_CLOSING
+};
+
+struct httpd_listener {
+	struct httpd			*httpd;
+	struct evconnlistener		*lev;
+	int				 trusted;	/* UNIX socket */
+	char				*unix_path;
+	LIST_ENTRY(httpd_listener)	 entry;
+};
+
+struct httpd_conn {
+	struct httpd		*httpd;
+	struct bufferevent	*bev;
+	struct event		*deadline;
+	enum httpd_state	 state;
+	int			 trusted;
+	char			 peer[64];
+	struct httpd_req	*req;		/* being read or answered */
+	size_t			 content_length;
+	LIST_ENTRY(httpd_conn)	 entry;
+};
+
+struct httpd_req {
+	struct httpd		*httpd;
+	struct httpd_conn	*conn;		/* NULL once orphaned */
+	char			*method;
+	char			*target;	/* path?query as sent */
+	char			*path;
+	char			*query;		/* NULL if none */
+	struct headers		 headers;
+	char			*body;
+	size_t			 bodylen;
+	int			 keepalive;
+	int			 trusted;
+	char			 peer[64];
+};
+
+struct httpd {
+	struct event_base		*base;
+	struct httpd_limits		 limits;
+	httpd_cb			 cb;
+	void				*arg;
+	int				 nconns;
+	int				 pending;	/* awaiting replies */
+	LIST_HEAD(, httpd_listener)	 listeners;
+	LIST_HEAD(, httpd_conn)		 conns;
+};
+
+static void	httpd_conn_free(struct httpd_conn *);
+static void	httpd_conn_read_cb(struct bufferevent *, void *);
+static void	httpd_send(struct httpd_conn *, int, const char *,
+		    const char *, size_t, int);
+
+static const char *
+httpd_reason(int code)
+{
+	switch (code) {
+	case 100: return ("Continue");
+	case 200: return ("OK");
+	case 202: return ("Accepted");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 408: return ("Request Timeout");
+	case 409: return ("Conflict");
+	case 411: return ("Length Required");
+	case 413: return ("Content Too Large");
+	case 415: return ("Unsupported Media Type");
+	case 431: return ("Request Header Fields Too Large");
+	case 500: return ("Internal Server Error");
+	case 501: return ("Not Implemented");
+	case 503: return ("Service Unavailable");
+	case 505: return ("HTTP Version Not Supported");
+	default: return ("Unknown");
+	}
+}
+
+struct httpd *
+httpd_new(struct event_base *base, const struct httpd_limits *limits,
+    httpd_cb cb, void *arg)
+{
+	struct httpd	*h;
+
+	h = xcalloc(1, sizeof *h);
+	h->base = base;
+	h->limits = *limits;
+	h->cb = cb;
+	h->arg = arg;
+	LIST_INIT(&h->listeners);
+	LIST_INIT(&h->conns);
+	return (h);
+}
+
+/* New limits apply to requests that start after the call (reload). */
+void
+httpd_set_limits(struct httpd *h, const struct httpd_limits *limits)
+{
+	h->limits = *limits;
+}
+
+static void
+httpd_req_free(struct httpd_req *req)
+{
+	if (req == NULL)
+		return;
+	free(req->method);
+	free(req->target);
+	free(req->path);
+	free(req->query);
+	headers_clear(&req->headers);
+	free(req->body);
+	free(req);
+}
+
+static void
+httpd_arm_deadline(struct httpd_conn *c)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = c->httpd->limits.timeout_ms / 1000;
+	tv.tv_usec = (c->httpd->limits.timeout_ms % 1000) * 1000;
+	evtimer_add(c->deadline, &tv);
+}
+
+/* The request did not arrive in time: 408 if it had begun, else close. */
+static void
+httpd_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_conn	*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+
+	if (c->state == HTTPD_READ_HEAD && evbuffer_get_length(in) == 0 &&
+	    c->req == NULL) {
+		httpd_conn_free(c);
+		return;
+	}
+	if (c->state == HTTPD_READ_HEAD || c->state == HTTPD_READ_BODY) {
+		log_debug("httpd: %s: request timed out", c->peer);
+		httpd_send(c, 408, "application/json",
+		    "{\"error\":\"request not received in time\"}\n", 41, 0);
+	}
+}
+
+static void
+httpd_conn_free(struct httpd_conn *c)
+{
+	struct httpd	*h = c->httpd;
+
+	if (c->req != NULL) {
+		if (c->state == HTTPD_WAIT_REPLY)
+			c->req->conn = NULL;	/* orphan; reply frees */
+		else
+			httpd_req_free(c->req);
+	}
+	LIST_REMOVE(c, entry);
+	event_free(c->deadline);
+	bufferevent_free(c->bev);
+	h->nconns--;
+	free(c);
+}
+
+static void
+httpd_conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct httpd_conn	*c = arg;
+
+	if (c->state == HTTPD_CLOSING)
+		httpd_conn_free(c);
+}
+
+static void
+httpd_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct httpd_conn	*c = arg;
+
+	/* EOF, error or a stalled write: nothing more can be said. */
+	httpd_conn_free(c);
+}
+
+/*
+ * Queue a complete response. With keep_open the connection goes on to the
+ * next request; otherwise it closes once the response is written.
+ */
+static void
+httpd_send(struct httpd_conn *c, int code, const char *ctype,
+    const char *body, size_t len, int keep_open)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "%s\r\n", code, httpd_reason(code), ctype, len,
+	    keep_open ? "" : "Connection: close\r\n");
+	evbuffer_add(out, body, len);
+	if (keep_open) {
+		c->state = HTTPD_READ_HEAD;
+		httpd_arm_deadline(c);
+		bufferevent_enable(c->bev, EV_READ);
+		/* A pipelined request may already be buffered. */
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			httpd_conn_read_cb(c->bev, c);
+	} else {
+		c->state = HTTPD_CLOSING;
+		evtimer_del(c->deadline);
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+/* An error found while reading a request: answer it and close. */
+static void
+httpd_fail(struct httpd_conn *c, int code, const char *msg)
+{
+	json_t	*o;
+	char	*s;
+
+	o = json_pack("{s:s}", "error", msg);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (c->req != NULL) {
+		httpd_req_free(c->req);
+		c->req = NULL;
+	}
+	log_debug("httpd: %s: %d %s", c->peer, code, msg);
+	httpd_send(c, code, "application/json", s, strlen(s), 0);
+	free(s);
+}
+
+/* Split the request target into path and query. */
+static int
+httpd_parse_target(struct httpd_req *req)
+{
+	const char	*q;
+
+	if (req->target[0] != '/')
+		return (-1);
+	if ((q = strchr(req->target, '?')) != NULL) {
+		req->path = xstrndup(req->target, (size_t)(q - req->target));
+		req->query = xstrdup(q + 1);
+	} else
+		req->path = xstrdup(req->target);
+	return (0);
+}
+
+/*
+ * Parse the request head in buf (len bytes, ending with the blank line).
+ * Returns 0, or an HTTP status with *msg set (static) on a bad request.
+ */
+static int
+httpd_parse_head(struct httpd_conn *c, char *buf, size_t len,
+    const char **msg)
+{
+	struct httpd_req	*req;
+	char			*line, *next, *end = buf + len, *sp1, *sp2;
+	char			*colon, *ep;
+	const char		*v, *conn;
+	unsigned long long	 cl;
+	int			 http11, i;
+
+	req = xcalloc(1, sizeof *req);
+	headers_init(&req->headers);
+	c->req = req;
+	req->conn = c;
+	req->httpd = c->httpd;
+	req->trusted = c->trusted;
+	memcpy(req->peer, c->peer, sizeof req->peer);
+
+	/* Request line: METHOD SP target SP HTTP/1.x */
+	if ((next = memchr(buf, '\n', len)) == NULL)
+		return (*msg = "malformed request line", 400);
+	*next = '\0';
+	if (next > buf && next[-1] == '\r')
+		next[-1] = '\0';
+	line = buf;
+	if ((sp1 = strchr(line, ' ')) == NULL ||
+	    (sp2 = strchr(sp1 + 1, ' ')) == NULL)
+		return (*msg = "malformed request line", 400);
+	*sp1 = *sp2 = '\0';
+	for (i = 0; line[i] != '\0'; i++) {
+		if (!isupper((unsigned char)line[i]))
+			return (*msg = "malformed method", 400);
+	}
+	if (strcmp(sp2 + 1, "HTTP/1.1") == 0)
+		http11 = 1;
+	else if (strcmp(sp2 + 1, "HTTP/1.0") == 0)
+		http11 = 0;
+	else
+		return (*msg = "only HTTP/1.0 and HTTP/1.1 are spoken", 505);
+	req->method = xstrdup(line);
+	req->target = xstrdup(sp1 + 1);
+	if (httpd_parse_target(req) != 0)
+		return (*msg = "malformed request target", 400);
+
+	/* Header lines. */
+	for (line = next + 1; line < end; line = next + 1) {
+		if ((next = memchr(line, '\n', (size_t)(end - line))) == NULL)
+			break;
+		*next = '\0';
+		if (next > line && next[-1] == '\r')
+			next[-1] = '\0';
+		if (*line == '\0')
+			break;
+		if (*line == ' ' || *line == '\t')
+			return (*msg = "folded header lines are not allowed",
+			    400);
+		if ((colon = strchr(line, ':')) == NULL || colon == line)
+			return (*msg = "malformed header line", 400);
+		for (v = line; v < colon; v++) {
+			if (*v <= ' ' || *v >= 0x7f)
+				return (*msg = "malformed header name", 400);
+		}
+		if (req->headers.n >= HTTPD_HEADERS_MAX)
+			return (*msg = "too many header lines", 431);
+		headers_add(&req->headers, line, (size_t)(colon - line),
+		    colon + 1, strlen(colon + 1));
+	}
+
+	conn = headers_get(&req->headers, "Connection");
+	if (http11)
+		req->keepalive = conn == NULL || strcasecmp(conn, "close") != 0;
+	else
+		req->keepalive = conn != NULL &&
+		    strcasecmp(conn, "keep-alive") == 0;
+
+	if (headers_get(&req->headers, "Transfer-Encoding") != NULL)
+		return (*msg = "chunked bodies are not accepted; send "
+		    "Content-Length", 411);
+	c->content_length = 0;
+	if ((v = headers_get(&req->headers, "Content-Length")) != NULL) {
+		errno = 0;
+		cl = strtoull(v, &ep, 10);
+		if (*v == '\0' || *ep != '\0' || errno != 0 ||
+		    !isdigit((unsigned char)*v))
+			return (*msg = "malformed Content-Length", 400);
+		for (i = 0; i < (int)req->headers.n; i++) {
+			if (strcasecmp(req->headers.v[i].name,
+			    "Content-Length") == 0 &&
+			    strcmp(req->headers.v[i].value, v) != 0)
+				return (*msg = "conflicting Content-Length",
+				    400);
+		}
+		if (cl > c->httpd->limits.body_bytes)
+			return (*msg = "request body is over the size limit",
+			    413);
+		c->content_length = (size_t)cl;
+	}
+	return (0);
+}
+
+/* The request is complete: hand it over and wait for the reply. */
+static void
+httpd_dispatch(struct httpd_conn *c)
+{
+	struct httpd_req	*req = c->req;
+
+	c->state = HTTPD_WAIT_REPLY;
+	evtimer_del(c->deadline);
+	bufferevent_disable(c->bev, EV_READ);
+	c->httpd->pending++;
+	c->httpd->cb(req, c->httpd->arg);
+}
+
+static void
+httpd_conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct httpd_conn	*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_ptr	 p;
+	const char		*msg = NULL, *expect;
+	char			*head;
+	size_t			 headlen;
+	int			 code;
+
+	if (c->state == HTTPD_READ_HEAD) {
+		p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+		if (p.pos == -1) {
+			if (evbuffer_get_length(in) > HTTPD_HEAD_MAX)
+				httpd_fail(c, 431, "request head too large");
+			return;
+		}
+		headlen = (size_t)p.pos + 4;
+		if (headlen > HTTPD_HEAD_MAX) {
+			httpd_fail(c, 431, "request head too large");
+			return;
+		}
+		head = xmalloc(headlen + 1);
+		evbuffer_remove(in, head, headlen);
+		head[headlen] = '\0';
+		code = httpd_parse_head(c, head, headlen, &msg);
+		free(head);
+		if (code != 0) {
+			httpd_fail(c, code, msg);
+			return;
+		}
+		expect = headers_get(&c->req->headers, "Expect");
+		if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+		    c->content_length > evbuffer_get_length(in))
+			evbuffer_add_printf(bufferevent_get_output(bev),
+			    "HTTP/1.1 100 Continue\r\n\r\n");
+		c->state = HTTPD_READ_BODY;
+	}
+	if (c->state == HTTPD_READ_BODY) {
+		if (evbuffer_get_length(in) < c->content_length)
+			return;
+		c->req->body = xmalloc(c->content_length + 1);
+		evbuffer_remove(in, c->req->body, c->content_length);
+		c->req->body[c->content_length] = '\0';
+		c->req->bodylen = c->content_length;
+		httpd_dispatch(c);
+	}
+}
+
+static void
+httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct httpd_listener	*l = arg;
+	struct httpd		*h = l->httpd;
+	struct httpd_conn	*c;
+	static const char	 busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 33\r\n"
+	    "Connection: close\r\n\r\n{\"error\":\"too many connections\"}\n";
+	struct timeval		 tv;
+	int			 one = 1;
+	ssize_t			 n;
+
+	if (h->nconns >= h->limits.connections) {
+		/* Best effort: the socket buffer takes this at once. */
+		n = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)n;
+		evutil_closesocket(fd);
+		log_warnx("httpd: connection refused: limit of %d reached",
+		    h->limits.connections);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->httpd = h;
+	c->trusted = l->trusted;
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+		char a[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof a);
+		snprintf(c->peer, sizeof c->peer, "%s:%u", a,
+		    ntohs(sin->sin_port));
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof a);
+		snprintf(c->peer, sizeof c->peer, "[%s]:%u", a,
+		    ntohs(sin6->sin6_port));
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	} else
+		snprintf(c->peer, sizeof c->peer, "unix");
+	c->bev = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->deadline = evtimer_new(h->base, httpd_deadline_cb, c);
+	bufferevent_setcb(c->bev, httpd_conn_read_cb, httpd_conn_write_cb,
+	    httpd_conn_event_cb, c);
+	/* The write timeout bounds a peer that stops reading our reply. */
+	tv.tv_sec = h->limits.timeout_ms / 1000;
+	tv.tv_usec = (h->limits.timeout_ms % 1000) * 1000;
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTPD_HEAD_MAX +
+	    h->limits.body_bytes + 1);
+	bufferevent_enable(c->bev, EV_READ);
+	LIST_INSERT_HEAD(&h->conns, c, entry);
+	h->nconns++;
+	c->state = HTTPD_READ_HEAD;
+	httpd_arm_deadline(c);
+}
+
+static void
+httpd_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	/* EMFILE and the like: say so, and keep listening. */
+	log_warn("httpd: accept");
+}
+
+static struct httpd_listener *
+httpd_add_listener(struct httpd *h, evutil_socket_t fd, int trusted)
+{
+	struct httpd_listener	*l;
+
+	l = xcalloc(1, sizeof *l);
+	l->httpd = h;
+	l->trusted = trusted;
+	l->lev = evconnlistener_new(h->base, httpd_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (l->lev == NULL) {
+		free(l);
+		return (NULL);
+	}
+	evconnlistener_set_error_cb(l->lev, httpd_accept_error_cb);
+	LIST_INSERT_HEAD(&h->listeners, l, entry);
+	return (l);
+}
+
+/*
+ * Listen on TCP "host:port" ("[::1]:8080" for IPv6; port 0 picks a free
+ * one). The address actually bound is written to bound. Returns 0, or -1
+ * with *cause set.
+ */
+int
+httpd_listen_tcp(struct httpd *h, const char *addr, char *bound,
+    size_t boundlen, char **cause)
+{
+	struct addrinfo		 hints, *res = NULL;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof ss;
+	char			*host, *port, *copy, a[INET6_ADDRSTRLEN];
+	int			 fd = -1, one = 1, rc;
+
+	copy = xstrdup(addr);
+	if (copy[0] == '[') {
+		host = copy + 1;
+		if ((port = strstr(host, "]:")) == NULL) {
+			xasprintf(cause, "listen %s: expected [address]:port",
+			    addr);
+			free(copy);
+			return (-1);
+		}
+		*port = '\0';
+		port += 2;
+	} else {
+		host = copy;
+		if ((port = strrchr(copy, ':')) == NULL) {
+			xasprintf(cause, "listen %s: expected host:port", addr);
+			free(copy);
+			return (-1);
+		}
+		*port++ = '\0';
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(*host != '\0' ? host : NULL, port, &hints,
+	    &res)) != 0) {
+		xasprintf(cause, "listen %s: %s", addr, gai_strerror(rc));
+		free(copy);
+		return (-1);
+	}
+	free(copy);
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, 1024) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+		xasprintf(cause, "listen %s: %s", addr, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		freeaddrinfo(res);
+		return (-1);
+	}
+	freeaddrinfo(res);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof a);
+		snprintf(bound, boundlen, "[%s]:%u", a, ntohs(s6->sin6_port));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof a);
+		snprintf(bound, boundlen, "%s:%u", a, ntohs(s4->sin_port));
+	}
+	if (httpd_add_listener(h, fd, 0) == NULL) {
+		close(fd);
+		xasprintf(cause, "listen %s: cannot create listener", addr);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Listen on a UNIX socket at path, mode 0660: requests that arrive there
+ * are trusted (the file mode is the access control). A stale socket file
+ * left by a crash is replaced; a live one is an error.
+ */
+int
+httpd_listen_unix(struct httpd *h, const char *path, char **cause)
+{
+	struct httpd_listener	*l;
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd, probe;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(cause, "%s: socket path too long", path);
+		return (-1);
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		if (connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0) {
+			close(probe);
+			xasprintf(cause, "%s: another ferryd is listening",
+			    path);
+			return (-1);
+		}
+		close(probe);
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		xasprintf(cause, "%s: socket: %s", path, strerror(errno));
+		return (-1);
+	}
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		umask(old);
+		xasprintf(cause, "%s: bind: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	umask(old);
+	if (chmod(path, 0660) == -1 || listen(fd, 128) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	if ((l = httpd_add_listener(h, fd, 1)) == NULL) {
+		close(fd);
+		xasprintf(cause, "%s: cannot create listener", path);
+		return (-1);
+	}
+	l->unix_path = xstrdup(path);
+	return (0);
+}
+
+/* Close every listener (shutdown); open connections carry on. */
+void
+httpd_stop_listening(struct httpd *h)
+{
+	struct httpd_listener	*l;
+
+	while ((l = LIST_FIRST(&h->listeners)) != NULL) {
+		LIST_REMOVE(l, entry);
+		evconnlistener_free(l->lev);
+		if (l->unix_path != NULL) {
+			unlink(l->unix_path);
+			free(l->unix_path);
+		}
+		free(l);
+	}
+}
+
+/*
+ * Whether anything is still owed to a client: requests handed over whose
+ * replies have not been sent, or replies not yet written out.
+ */
+int
+httpd_pending(struct httpd *h)
+{
+	struct httpd_conn	*c;
+
+	if (h->pending > 0)
+		return (1);
+	LIST_FOREACH(c, &h->conns, entry) {
+		if (c->state == HTTPD_CLOSING || evbuffer_get_length(
+		    bufferevent_get_output(c->bev)) > 0)
+			return (1);
+	}
+	return (0);
+}
+
+void
+httpd_free(struct httpd *h)
+{
+	struct httpd_conn	*c;
+
+	if (h == NULL)
+		return;
+	httpd_stop_listening(h);
+	while ((c = LIST_FIRST(&h->conns)) != NULL)
+		httpd_conn_free(c);
+	free(h);
+}
+
+const char *
+httpd_req_method(const struct httpd_req *req)
+{
+	return (req->method);
+}
+
+const char *
+httpd_req_path(const struct httpd_req *req)
+{
+	return (req->path);
+}
+
+const char *
+httpd_req_query(const struct httpd_req *req)
+{
+	return (req->query);
+}
+
+const struct headers *
+httpd_req_headers(const struct httpd_req *req)
+{
+	return (&req->headers);
+}
+
+const char *
+httpd_req_body(const struct httpd_req *req, size_t *len)
+{
+	*len = req->bodylen;
+	return (req->body != NULL ? req->body : "");
+}
+
+int
+httpd_req_trusted(const struct httpd_req *req)
+{
+	return (req->trusted);
+}
+
+const char *
+httpd_req_peer(const struct httpd_req *req)
+{
+	return (req->peer);
+}
+
+/* The decoded value of query parameter name, or NULL. Caller frees. */
+char *
+httpd_query_get(const struct httpd_req *req, const char *name)
+{
+	const char	*p, *amp, *eq;
+	size_t		 nlen = strlen(name), len;
+
+	for (p = req->query; p != NULL && *p != '\0'; p = amp + 1) {
+		amp = strchr(p, '&');
+		if (amp == NULL)
+			amp = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(amp - p));
+		if (eq != NULL && (size_t)(eq - p) == nlen &&
+		    strncmp(p, name, nlen) == 0)
+			return (url_decode(eq + 1, (size_t)(amp - eq - 1),
+			    &len));
+		if (eq == NULL && (size_t)(amp - p) == nlen &&
+		    strncmp(p, name, nlen) == 0)
+			return (xstrdup(""));
+		if (*amp == '\0')
+			break;
+	}
+	return (NULL);
+}
+
+/*
+ * Answer a request handed to the callback and free it. If its connection
+ * went away meanwhile, the reply is dropped.
+ */
+void
+httpd_reply(struct httpd_req *req, int code, const char *ctype,
+    const char *body, size_t len)
+{
+	struct httpd_conn	*c = req->conn;
+
+	req->httpd->pending--;
+	if (c != NULL) {
+		c->req = NULL;
+		httpd_send(c, code, ctype, body, len, req->keepalive);
+	}
+	httpd_req_free(req);
+}
+
+/* Answer with a JSON body; takes ownership of body. */
+void
+httpd_reply_json(struct httpd_req *req, int code, json_t *body)
+{
+	char	*s;
+	size_t	 len;
+
+	s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (s == NULL)
+		fatalx("json_dumps");
+	len = strlen(s);
+	s = xreallocarray(s, len + 2, 1);
+	s[len++] = '\n';
+	s[len] = '\0';
+	httpd_reply(req, code, "application/json", s, len);
+	free(s);
+}
+
+/* Answer with {"error": message}. */
+void
+httpd_reply_error(struct httpd_req *req, int code, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatal("vasprintf");
+	va_end(ap);
+	httpd_reply_json(req, code, json_pack("{s:s}", "error", msg));
+	free(msg);
+}

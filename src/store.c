@@ -1,0 +1,452 @@
+/*
+ * The SQLite store. It runs on the loop thread: WAL mode, prepared
+ * statements kept for the life of the connection, and transactions that the
+ * caller opens around a batch of requests so that one fsync covers many
+ * deliveries. Schema changes are numbered migrations recorded in
+ * PRAGMA user_version; a database newer than this binary is refused.
+ *
+ * DESIGN: a run is unique per (project, ref, sha) among automatic runs, so
+ * a push and a merge of the same commit, in either order, make one run.
+ * A new run for a branch marks older queued runs of that branch superseded
+ * (when the project wants it); running runs are never touched here.
+ */
+#include "config.h"
+
+#include <sqlite3.h>
+#include <jansson.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+enum store_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_DELIVERY_ADD,
+	STMT_RUN_FIND,
+	STMT_RUN_ADD,
+	STMT_RUN_SUPERSEDE,
+	STMT_RUN_GET,
+	STMT_MAX
+};
+
+static const char *store_sql[STMT_MAX] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_DELIVERY_ADD] = "INSERT OR IGNORE INTO deliveries "
+	    "(project, delivery, provider, event, received_at) "
+	    "VALUES (?, ?, ?, ?, ?)",
+	[STMT_RUN_FIND] = "SELECT id FROM runs WHERE project = ? AND "
+	    "ref = ? AND sha = ? AND manual = 0 ORDER BY id LIMIT 1",
+	[STMT_RUN_ADD] = "INSERT INTO runs (project, ref, sha, kind, state, "
+	    "delivery, event, created_at, updated_at) "
+	    "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+	[STMT_RUN_SUPERSEDE] = "UPDATE runs SET state = 'superseded', "
+	    "superseded_by = ?, updated_at = ? WHERE project = ? AND "
+	    "ref = ? AND state = 'queued' AND id < ?",
+	[STMT_RUN_GET] = "SELECT " "id, project, ref, sha, kind, state, "
+	    "delivery, event, created_at, updated_at, superseded_by "
+	    "FROM runs WHERE id = ?",
+};
+
+/* Numbered migrations; index i brings the schema to version i + 1. */
+static const char *store_migrations[] = {
+	"CREATE TABLE deliveries ("
+	"  project TEXT NOT NULL,"
+	"  delivery TEXT NOT NULL,"
+	"  provider TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  received_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (project, delivery)) WITHOUT ROWID;"
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  project TEXT NOT NULL,"
+	"  ref TEXT NOT NULL,"
+	"  sha TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  delivery TEXT,"
+	"  event TEXT NOT NULL,"
+	"  manual INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  superseded_by INTEGER);"
+	"CREATE INDEX runs_commit ON runs (project, ref, sha);"
+	"CREATE INDEX runs_state ON runs (state, project);",
+};
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*stmt[STMT_MAX];
+	int		 in_tx;
+};
+
+static void
+store_log_error(struct store *st, const char *what)
+{
+	log_warnx("store: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+static int
+store_exec(struct store *st, const char *sql)
+{
+	char	*err = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_warnx("store: %s", err != NULL ? err : "exec failed");
+		sqlite3_free(err);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Bring the schema up to date, each migration in its own transaction. */
+static int
+store_migrate(struct store *st, char **cause)
+{
+	sqlite3_stmt	*s;
+	int		 version, latest, i;
+	char		*sql;
+
+	latest = (int)(sizeof store_migrations / sizeof store_migrations[0]);
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		xasprintf(cause, "cannot read schema version: %s",
+		    sqlite3_errmsg(st->db));
+		sqlite3_finalize(s);
+		return (-1);
+	}
+	version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version > latest) {
+		xasprintf(cause, "database schema version %d is newer than "
+		    "this ferry (%d)", version, latest);
+		return (-1);
+	}
+	for (i = version; i < latest; i++) {
+		xasprintf(&sql, "BEGIN; %s PRAGMA user_version = %d; COMMIT;",
+		    store_migrations[i], i + 1);
+		if (store_exec(st, sql) != 0) {
+			free(sql);
+			store_exec(st, "ROLLBACK");
+			xasprintf(cause, "migration to schema %d failed", i + 1);
+			return (-1);
+		}
+		free(sql);
+		log_info("store: schema migrated to version %d", i + 1);
+	}
+	return (0);
+}
+
+/*
+ * Open (creating if needed) the database at path. sync_full makes every
+ * commit reach the disk (synchronous=FULL); otherwise WAL's NORMAL, which
+ * survives a crash of ferryd but not of the machine. Returns NULL with
+ * *cause set on failure.
+ */
+struct store *
+store_open(const char *path, int sync_full, char **cause)
+{
+	struct store	*st;
+	int		 i;
+
+	st = xcalloc(1, sizeof *st);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		xasprintf(cause, "%s: %s", path, st->db != NULL ?
+		    sqlite3_errmsg(st->db) : "cannot open");
+		store_close(st);
+		return (NULL);
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if (store_exec(st, "PRAGMA journal_mode = WAL") != 0 ||
+	    store_exec(st, sync_full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL") != 0 ||
+	    store_exec(st, "PRAGMA foreign_keys = ON") != 0) {
+		xasprintf(cause, "%s: cannot set up: %s", path,
+		    sqlite3_errmsg(st->db));
+		store_close(st);
+		return (NULL);
+	}
+	if (store_migrate(st, cause) != 0) {
+		store_close(st);
+		return (NULL);
+	}
+	for (i = 0; i < STMT_MAX; i++) {
+		if (sqlite3_prepare_v3(st->db, store_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			xasprintf(cause, "prepare \"%s\": %s", store_sql[i],
+			    sqlite3_errmsg(st->db));
+			store_close(st);
+			return (NULL);
+		}
+	}
+	return (st);
+}
+
+void
+store_close(struct store *st)
+{
+	int	i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < STMT_MAX; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+/* Run a prepared statement that returns no rows. */
+static int
+store_step_done(struct store *st, enum store_stmt which)
+{
+	sqlite3_stmt	*s = st->stmt[which];
+	int		 rc;
+
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		store_log_error(st, store_sql[which]);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+store_begin(struct store *st)
+{
+	if (store_step_done(st, STMT_BEGIN) != 0)
+		return (-1);
+	st->in_tx = 1;
+	return (0);
+}
+
+int
+store_commit(struct store *st)
+{
+	if (store_step_done(st, STMT_COMMIT) != 0)
+		return (-1);
+	st->in_tx = 0;
+	return (0);
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (st->in_tx)
+		store_step_done(st, STMT_ROLLBACK);
+	st->in_tx = 0;
+}
+
+static void
+store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/*
+ * Record a delivery. Returns 1 if it is new, 0 if (project, delivery) was
+ * seen before, -1 on error.
+ */
+int
+store_delivery_add(struct store *st, const char *project, const char *delivery,
+    const char *provider, const char *event)
+{
+	sqlite3_stmt	*s = st->stmt[STMT_DELIVERY_ADD];
+
+	store_bind_text(s, 1, project);
+	store_bind_text(s, 2, delivery);
+	store_bind_text(s, 3, provider);
+	store_bind_text(s, 4, event);
+	sqlite3_bind_int64(s, 5, now_ms());
+	if (store_step_done(st, STMT_DELIVERY_ADD) != 0)
+		return (-1);
+	return (sqlite3_changes(st->db) > 0 ? 1 : 0);
+}
+
+/*
+ * Queue a run for (project, ref, sha) unless one exists. Returns the run
+ * id, with *created telling which happened, or -1 on error.
+ */
+int64_t
+store_run_enqueue(struct store *st, const struct store_run_new *r,
+    int *created)
+{
+	sqlite3_stmt	*s;
+	int64_t		 id = 0, now = now_ms();
+	int		 rc;
+
+	*created = 0;
+	s = st->stmt[STMT_RUN_FIND];
+	store_bind_text(s, 1, r->project);
+	store_bind_text(s, 2, r->ref);
+	store_bind_text(s, 3, r->sha);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_log_error(st, "find run");
+		return (-1);
+	}
+	if (id != 0)
+		return (id);
+
+	s = st->stmt[STMT_RUN_ADD];
+	store_bind_text(s, 1, r->project);
+	store_bind_text(s, 2, r->ref);
+	store_bind_text(s, 3, r->sha);
+	store_bind_text(s, 4, r->kind);
+	store_bind_text(s, 5, r->delivery);
+	store_bind_text(s, 6, r->event_json);
+	sqlite3_bind_int64(s, 7, now);
+	sqlite3_bind_int64(s, 8, now);
+	if (store_step_done(st, STMT_RUN_ADD) != 0)
+		return (-1);
+	id = sqlite3_last_insert_rowid(st->db);
+	*created = 1;
+
+	if (r->supersede && strncmp(r->ref, "refs/heads/", 11) == 0) {
+		s = st->stmt[STMT_RUN_SUPERSEDE];
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, now);
+		store_bind_text(s, 3, r->project);
+		store_bind_text(s, 4, r->ref);
+		sqlite3_bind_int64(s, 5, id);
+		if (store_step_done(st, STMT_RUN_SUPERSEDE) != 0)
+			return (-1);
+	}
+	return (id);
+}
+
+static json_t *
+store_column_json(sqlite3_stmt *s, int i)
+{
+	switch (sqlite3_column_type(s, i)) {
+	case SQLITE_NULL:
+		return (json_null());
+	case SQLITE_INTEGER:
+		return (json_integer(sqlite3_column_int64(s, i)));
+	default:
+		return (json_string((const char *)sqlite3_column_text(s, i)));
+	}
+}
+
+/* One run row as JSON; the stored event is embedded as an object. */
+static json_t *
+store_run_row(sqlite3_stmt *s)
+{
+	static const char	*names[] = { "id", "project", "ref", "sha",
+	    "kind", "state", "delivery", "event", "created_at", "updated_at",
+	    "superseded_by" };
+	json_t			*o, *ev;
+	size_t			 i;
+
+	o = json_object();
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (strcmp(names[i], "event") == 0) {
+			ev = json_loads((const char *)sqlite3_column_text(s,
+			    (int)i), 0, NULL);
+			json_object_set_new(o, "event", ev != NULL ? ev :
+			    json_null());
+			continue;
+		}
+		json_object_set_new(o, names[i], store_column_json(s, (int)i));
+	}
+	return (o);
+}
+
+/*
+ * Runs, newest first, filtered by project and state when not NULL, at most
+ * limit. Returns a JSON array (new reference), or NULL on error.
+ */
+json_t *
+store_runs_list(struct store *st, const char *project, const char *state,
+    int limit)
+{
+	sqlite3_stmt	*s;
+	json_t		*a;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, project, ref, sha, kind, "
+	    "state, delivery, event, created_at, updated_at, superseded_by "
+	    "FROM runs WHERE (?1 IS NULL OR project = ?1) AND "
+	    "(?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3", -1, &s,
+	    NULL) != SQLITE_OK) {
+		store_log_error(st, "list runs");
+		return (NULL);
+	}
+	store_bind_text(s, 1, project);
+	store_bind_text(s, 2, state);
+	sqlite3_bind_int(s, 3, limit);
+	a = json_array();
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(a, store_run_row(s));
+	if (rc != SQLITE_DONE) {
+		store_log_error(st, "list runs");
+		json_decref(a);
+		a = NULL;
+	}
+	sqlite3_finalize(s);
+	return (a);
+}
+
+/* One run as JSON (new reference); NULL if there is none or on error. */
+json_t *
+store_run_get(struct store *st, int64_t id)
+{
+	sqlite3_stmt	*s = st->stmt[STMT_RUN_GET];
+	json_t		*o = NULL;
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		o = store_run_row(s);
+	else if (rc != SQLITE_DONE)
+		store_log_error(st, "get run");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return (o);
+}
+
+/* Counts of runs by state and of deliveries, for /healthz and /metrics. */
+json_t *
+store_stats(struct store *st)
+{
+	sqlite3_stmt	*s;
+	json_t		*o, *runs;
+
+	o = json_object();
+	runs = json_object();
+	if (sqlite3_prepare_v2(st->db, "SELECT state, count(*) FROM runs "
+	    "GROUP BY state", -1, &s, NULL) == SQLITE_OK) {
+		while (sqlite3_step(s) == SQLITE_ROW)
+			json_object_set_new(runs,
+			    (const char *)sqlite3_column_text(s, 0),
+			    json_integer(sqlite3_column_int64(s, 1)));
+		sqlite3_finalize(s);
+	}
+	json_object_set_new(o, "runs", runs);
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM deliveries", -1,
+	    &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			json_object_set_new(o, "deliveries",
+			    json_integer(sqlite3_column_int64(s, 0)));
+		sqlite3_finalize(s);
+	}
+	return (o);
+}

@@ -1,0 +1,38 @@
+/*
+ * store.h: durable state in SQLite (WAL): deliveries for de-duplication and
+ * runs. One interface, so that another backend can take its place.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdint.h>
+
+struct json_t;
+struct store;
+
+/* What a new run is made from; every string is borrowed. */
+struct store_run_new {
+	const char	*project;
+	const char	*ref;
+	const char	*sha;
+	const char	*kind;		/* push, tag, merge */
+	const char	*delivery;
+	const char	*event_json;	/* the normalized event */
+	int		 supersede;	/* older queued runs of a branch lose */
+};
+
+struct store	*store_open(const char *, int, char **);
+void		 store_close(struct store *);
+int		 store_begin(struct store *);
+int		 store_commit(struct store *);
+void		 store_rollback(struct store *);
+int		 store_delivery_add(struct store *, const char *, const char *,
+		     const char *, const char *);
+int64_t		 store_run_enqueue(struct store *, const struct store_run_new *,
+		     int *);
+struct json_t	*store_runs_list(struct store *, const char *, const char *,
+		     int);
+struct json_t	*store_run_get(struct store *, int64_t);
+struct json_t	*store_stats(struct store *);
+
+#endif

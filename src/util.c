@@ -1,0 +1,322 @@
+/*
+ * Small helpers with no state: hex, HMAC and digests (OpenSSL), constant-time
+ * comparison, git ref and object-name checks, glob matching, bounded file
+ * reads and URL decoding.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "xmalloc.h"
+
+/* Write len bytes as lowercase hex into out, which holds 2*len+1. */
+void
+hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char	digits[] = "0123456789abcdef";
+	size_t			i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+/*
+ * Decode exactly outlen bytes from the first inlen characters of in, which
+ * must be 2*outlen hex digits of either case. Returns 0 or -1.
+ */
+int
+hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
+{
+	size_t	i;
+	int	hi, lo;
+
+	if (inlen != 2 * outlen)
+		return (-1);
+	for (i = 0; i < outlen; i++) {
+		hi = hex_value((unsigned char)in[2 * i]);
+		lo = hex_value((unsigned char)in[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return (-1);
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return (0);
+}
+
+/* HMAC-SHA256 of msg under key into out. Returns 0 or -1. */
+int
+hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+    unsigned char out[32])
+{
+	unsigned int	len = 32;
+
+	if (HMAC(EVP_sha256(), key, (int)keylen, msg, msglen, out,
+	    &len) == NULL || len != 32)
+		return (-1);
+	return (0);
+}
+
+/* SHA-256 of data as 64 lowercase hex digits. */
+void
+sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
+{
+	unsigned char	md[EVP_MAX_MD_SIZE];
+	unsigned int	mdlen = 0;
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		fatalx("EVP_Digest failed");
+	hex_encode(md, 32, out);
+}
+
+/*
+ * Compare two secrets in time that depends only on their lengths, which are
+ * not secret. Returns 1 when equal.
+ */
+int
+ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (alen != blen)
+		return (0);
+	return (CRYPTO_memcmp(a, b, alen) == 0);
+}
+
+/*
+ * Whether name is a full ref that git itself would accept
+ * (git-check-ref-format rules): starts with "refs/", no control characters,
+ * spaces or any of ~^:?*[\, no "..", "@{", "//", no component that starts
+ * with "." or ends with ".lock", does not end with "/" or ".". Refs reach
+ * commands only through the environment, but a ref git would refuse can only
+ * be an attack or a bug, so it is rejected at the door.
+ */
+int
+ref_is_valid(const char *name)
+{
+	const char	*p, *comp;
+	size_t		 len, clen;
+
+	if (name == NULL || strncmp(name, "refs/", 5) != 0)
+		return (0);
+	len = strlen(name);
+	if (len > 1024 || name[len - 1] == '/' || name[len - 1] == '.')
+		return (0);
+	if (strstr(name, "..") != NULL || strstr(name, "@{") != NULL ||
+	    strstr(name, "//") != NULL || strcmp(name, "@") == 0)
+		return (0);
+	for (p = name; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c == 0x7f || c == ' ' ||
+		    strchr("~^:?*[\\", c) != NULL)
+			return (0);
+	}
+	comp = name;
+	while (*comp != '\0') {
+		p = strchr(comp, '/');
+		clen = p == NULL ? strlen(comp) : (size_t)(p - comp);
+		if (clen == 0 || comp[0] == '.')
+			return (0);
+		if (clen >= 5 && strncmp(comp + clen - 5, ".lock", 5) == 0)
+			return (0);
+		if (p == NULL)
+			break;
+		comp = p + 1;
+	}
+	/* A bare "refs/heads/" or "refs/tags/" names nothing. */
+	if (strcmp(name, "refs/heads") == 0 || strcmp(name, "refs/tags") == 0)
+		return (0);
+	return (1);
+}
+
+/*
+ * Whether s looks like a git object name: 7 to 64 lowercase or uppercase
+ * hex digits (Bitbucket Cloud sends 12-digit abbreviations for merges).
+ */
+int
+sha_is_valid(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!isxdigit((unsigned char)s[i]) || i >= 64)
+			return (0);
+	}
+	return (i >= 7);
+}
+
+/* Whether s is git's "no object": one or more '0' and nothing else. */
+int
+sha_is_zero(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return (0);
+	for (; *s != '\0'; s++) {
+		if (*s != '0')
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Shell-style glob match for branch and tag patterns. A star does not cross
+ * a slash, so release/STAR does not match release/a/b; a double star does.
+ */
+int
+glob_match(const char *pattern, const char *name)
+{
+	if (strstr(pattern, "**") != NULL)
+		return (fnmatch(pattern, name, 0) == 0);
+	return (fnmatch(pattern, name, FNM_PATHNAME) == 0);
+}
+
+/*
+ * Read a whole file of at most max bytes. Returns a NUL-terminated copy the
+ * caller frees, with its length in *lenp when lenp is not NULL; NULL with
+ * *cause set on failure.
+ */
+char *
+read_file(const char *path, size_t max, size_t *lenp, char **cause)
+{
+	struct stat	 st;
+	char		*buf;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		xasprintf(cause, "%s: not a regular file", path);
+		close(fd);
+		return (NULL);
+	}
+	if ((size_t)st.st_size > max) {
+		xasprintf(cause, "%s: larger than %zu bytes", path, max);
+		close(fd);
+		return (NULL);
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xasprintf(cause, "%s: read failed", path);
+			free(buf);
+			close(fd);
+			return (NULL);
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	if (lenp != NULL)
+		*lenp = off;
+	return (buf);
+}
+
+/*
+ * Decode application/x-www-form-urlencoded text ("+" is a space). Returns a
+ * NUL-terminated copy the caller frees and its length in *outlen, or NULL
+ * on a malformed escape.
+ */
+char *
+url_decode(const char *in, size_t len, size_t *outlen)
+{
+	char	*out;
+	size_t	 i, o = 0;
+	int	 hi, lo;
+
+	out = xmalloc(len + 1);
+	for (i = 0; i < len; i++) {
+		if (in[i] == '+')
+			out[o++] = ' ';
+		else if (in[i] == '%') {
+			if (i + 2 >= len) {
+				free(out);
+				return (NULL);
+			}
+			hi = hex_value((unsigned char)in[i + 1]);
+			lo = hex_value((unsigned char)in[i + 2]);
+			if (hi < 0 || lo < 0) {
+				free(out);
+				return (NULL);
+			}
+			out[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else
+			out[o++] = in[i];
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return (out);
+}
+
+/* Wall-clock milliseconds since the epoch. */
+int64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Parse a duration such as "90s", "10m", "1h", "250ms" or a bare number of
+ * seconds into milliseconds. Returns 0 or -1.
+ */
+int
+parse_duration(const char *s, int64_t *ms)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || v < 0 || v > 100000000)
+		return (-1);
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		*ms = v * 1000;
+	else if (strcmp(end, "ms") == 0)
+		*ms = v;
+	else if (strcmp(end, "m") == 0)
+		*ms = v * 60 * 1000;
+	else if (strcmp(end, "h") == 0)
+		*ms = v * 3600 * 1000;
+	else
+		return (-1);
+	return (0);
+}

@@ -1,0 +1,25 @@
+/* util.h: small pure helpers shared by every module. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHA256_HEX_LEN	64
+
+void	 hex_encode(const unsigned char *, size_t, char *);
+int	 hex_decode(const char *, size_t, unsigned char *, size_t);
+int	 hmac_sha256(const void *, size_t, const void *, size_t,
+	     unsigned char [32]);
+void	 sha256_hex(const void *, size_t, char [SHA256_HEX_LEN + 1]);
+int	 ct_equal(const void *, size_t, const void *, size_t);
+int	 ref_is_valid(const char *);
+int	 sha_is_valid(const char *);
+int	 sha_is_zero(const char *);
+int	 glob_match(const char *, const char *);
+char	*read_file(const char *, size_t, size_t *, char **);
+char	*url_decode(const char *, size_t, size_t *);
+int64_t	 now_ms(void);
+int	 parse_duration(const char *, int64_t *);
+
+#endif

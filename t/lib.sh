@@ -1,0 +1,143 @@
+# t/lib.sh: sourced by every t*.sh test. TAP output, a trash directory per
+# script, and helpers that start the real ferryd on loopback.
+#
+# Environment (set by `make check`): FERRYD, FERRY, T_SRCDIR, T_BUILDDIR,
+# T_HELPER, T_CORPUS.
+
+set -u
+: "${T_SRCDIR:?run through make check, or set T_SRCDIR}"
+: "${T_BUILDDIR:=$T_SRCDIR}"
+: "${FERRYD:=$T_BUILDDIR/../src/ferryd}"
+: "${FERRY:=$T_BUILDDIR/../src/ferry}"
+: "${T_HELPER:=$T_BUILDDIR/helper}"
+
+T_NAME=$(basename "$0" .sh)
+T_TRASH="$T_BUILDDIR/trash.$T_NAME"
+rm -rf "$T_TRASH" && mkdir -p "$T_TRASH" && cd "$T_TRASH" || exit 1
+T_COUNT=0
+T_FAILED=0
+T_PID=
+T_URL=
+
+# say_fail: show the test's output and the daemon's log tail as comments.
+t_show_logs() {
+	test -s out && sed 's/^/#   out: /' out | tail -n 20
+	test -s ferryd.log && sed 's/^/#   ferryd: /' ferryd.log | tail -n 20
+	return 0
+}
+
+# test_expect TITLE BODY: run BODY (an &&-chain) in this shell.
+test_expect() {
+	T_COUNT=$((T_COUNT + 1))
+	: >out
+	if eval "$2" >>out 2>&1; then
+		echo "ok $T_COUNT - $1"
+	else
+		echo "not ok $T_COUNT - $1"
+		T_FAILED=$((T_FAILED + 1))
+		t_show_logs
+	fi
+}
+
+# test_skip TITLE REASON
+test_skip() {
+	T_COUNT=$((T_COUNT + 1))
+	echo "ok $T_COUNT - $1 # SKIP $2"
+}
+
+test_done() {
+	stop_daemon_quiet
+	echo "1..$T_COUNT"
+	if test "$T_FAILED" -eq 0; then
+		cd "$T_BUILDDIR" && rm -rf "$T_TRASH"
+		exit 0
+	fi
+	exit 1
+}
+
+# write_config [EXTRA_YAML]: a ferry.yaml on loopback port 0 with a ready
+# file; stdin is appended (projects and so on).
+write_config() {
+	{
+		echo "listen: [\"127.0.0.1:0\"]"
+		echo "state_dir: $T_TRASH/state"
+		echo "ready_file: $T_TRASH/ready"
+		cat
+	} >ferry.yaml
+}
+
+# start_daemon [ARGS]: run ferryd on ./ferry.yaml and wait for its ready
+# file ("host:port"), for at most 10 seconds.
+start_daemon() {
+	rm -f "$T_TRASH/ready"
+	"$FERRYD" -v -c "$T_TRASH/ferry.yaml" "$@" >>ferryd.log 2>&1 &
+	T_PID=$!
+	i=0
+	while ! test -s "$T_TRASH/ready"
+	do
+		if ! kill -0 "$T_PID" 2>/dev/null; then
+			T_PID=
+			echo "ferryd died at start-up"
+			return 1
+		fi
+		i=$((i + 1))
+		test $i -le 200 || { echo "ferryd not ready"; return 1; }
+		sleep 0.05
+	done
+	T_URL="http://$(head -n 1 "$T_TRASH/ready")"
+	T_SOCK="$T_TRASH/state/api.sock"
+}
+
+# stop_daemon: SIGTERM and expect a clean exit 0 (catches shutdown bugs and
+# sanitizer reports).
+stop_daemon() {
+	test -n "$T_PID" || return 0
+	kill -TERM "$T_PID" 2>/dev/null
+	wait "$T_PID"
+	rc=$?
+	T_PID=
+	test "$rc" -eq 0 || { echo "ferryd exited $rc"; return 1; }
+}
+
+stop_daemon_quiet() {
+	test -n "$T_PID" || return 0
+	kill -KILL "$T_PID" 2>/dev/null
+	wait "$T_PID" 2>/dev/null
+	T_PID=
+}
+
+# kill9_daemon: the crash case.
+kill9_daemon() {
+	kill -KILL "$T_PID" 2>/dev/null
+	wait "$T_PID" 2>/dev/null
+	T_PID=
+	return 0
+}
+
+trap 'stop_daemon_quiet' EXIT
+
+# sign SECRET FILE: GitHub-style "sha256=<hex>" of FILE's bytes.
+sign() {
+	"$T_HELPER/hmac-sign" "$1" "$2"
+}
+
+# post PATH FILE [curl args...]: POST FILE's bytes; status to ./code, body
+# to ./body.
+post() {
+	p=$1 f=$2
+	shift 2
+	curl -sS -o body -w '%{http_code}' -X POST --data-binary @"$f" \
+		-H 'Content-Type: application/json' "$@" "$T_URL$p" >code
+}
+
+# api PATH: GET over the API's UNIX socket; body to ./body, status to ./code.
+api() {
+	curl -sS -o body -w '%{http_code}' --unix-socket "$T_SOCK" \
+		"http://ferry$1" >code
+}
+
+# expect_code N: the last request's status was N.
+expect_code() {
+	c=$(cat code)
+	test "$c" = "$1" || { echo "status $c, want $1"; cat body; return 1; }
+}
