@@ -37,7 +37,8 @@ forgejo_detect(const struct headers *h)
 
 /*
  * Check the bare hex signature in header name over the JSON payload: the
- * body, or the URL-decoded payload field of a form body.
+ * body, or the URL-decoded payload field of a form body (handler_json reads
+ * a body labelled as a form without that field as JSON, and so does this).
  */
 static int
 gitea_verify_header(const struct handler_request *req, const char *name,
@@ -51,14 +52,11 @@ gitea_verify_header(const struct handler_request *req, const char *name,
 	value = headers_get(req->headers, name);
 	ctype = headers_get(req->headers, "Content-Type");
 	if (ctype == NULL ||
-	    strncasecmp(ctype, GITEA_FORM, strlen(GITEA_FORM)) != 0)
+	    strncasecmp(ctype, GITEA_FORM, strlen(GITEA_FORM)) != 0 ||
+	    req->bodylen < 8 || strncmp(req->body, "payload=", 8) != 0)
 		return (handler_verify_hmac(name, value, "", secret,
 		    secretlen, req->body, req->bodylen, cause));
 
-	if (req->bodylen < 8 || strncmp(req->body, "payload=", 8) != 0) {
-		xasprintf(cause, "form body without a payload field");
-		return (-1);
-	}
 	if ((json = url_decode(req->body + 8, req->bodylen - 8,
 	    &len)) == NULL) {
 		xasprintf(cause, "malformed form encoding");

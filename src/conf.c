@@ -771,7 +771,9 @@ conf_load(const char *path, char **cause)
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH))
 		world_readable = 1;
 	conf = xcalloc(1, sizeof *conf);
-	conf->path = xstrdup(path);
+	/* Absolute, so that relative paths stay right after a chdir. */
+	if ((conf->path = realpath(path, NULL)) == NULL)
+		conf->path = xstrdup(path);
 	conf->body_bytes = 5 * 1024 * 1024;
 	conf->connections = 1024;
 	conf->timeout_ms = 30 * 1000;

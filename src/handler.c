@@ -106,12 +106,13 @@ handler_json(const struct handler_request *req, char **cause)
 	json_t		*root;
 
 	ctype = headers_get(req->headers, "Content-Type");
+	/*
+	 * A form body carries the JSON in its payload field. A body labelled
+	 * as a form that is not one (curl's default label) is read as JSON.
+	 */
 	if (ctype != NULL && strncasecmp(ctype,
-	    "application/x-www-form-urlencoded", 33) == 0) {
-		if (len < 8 || strncmp(body, "payload=", 8) != 0) {
-			xasprintf(cause, "form body without a payload field");
-			return (NULL);
-		}
+	    "application/x-www-form-urlencoded", 33) == 0 &&
+	    len >= 8 && strncmp(body, "payload=", 8) == 0) {
 		decoded = url_decode(body + 8, len - 8, &len);
 		if (decoded == NULL) {
 			xasprintf(cause, "malformed form encoding");
@@ -122,8 +123,10 @@ handler_json(const struct handler_request *req, char **cause)
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
 	free(decoded);
 	if (root == NULL) {
-		xasprintf(cause, "malformed JSON at line %d column %d: %s",
-		    err.line, err.column, err.text);
+		xasprintf(cause, "malformed JSON at line %d column %d: %s%s",
+		    err.line, err.column, err.text,
+		    strstr(err.text, "decode byte") != NULL ?
+		    " (invalid UTF-8)" : "");
 		return (NULL);
 	}
 	if (!json_is_object(root)) {

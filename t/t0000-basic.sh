@@ -1,0 +1,67 @@
+#!/bin/sh
+# t0000-basic: ferryd -n checks configurations; ferryd starts, answers
+# /healthz, and stops cleanly on SIGTERM.
+
+. "$T_SRCDIR/lib.sh"
+
+test_expect 'ferryd -V prints a version' '
+	"$FERRYD" -V >v && grep "^ferryd [0-9]" v
+'
+
+test_expect 'ferryd -n accepts the shipped etc/ferry.yaml' '
+	mkdir -p creds && echo a >creds/shop-webhook && echo b >creds/tools-webhook &&
+	echo c >creds/legacy-webhook &&
+	CREDENTIALS_DIRECTORY=$PWD/creds "$FERRYD" -n -c "$T_SRCDIR/../etc/ferry.yaml" >res 2>&1 &&
+	grep -x "configuration OK" res
+'
+
+test_expect 'ferryd -n names file, line and column of each error' '
+	cat >bad.yaml <<-\EOC &&
+	listen: 127.0.0.1:0
+	projects:
+	  - name: shop
+	    repo: https://example.com/shop.git
+	    provider: gitbucket
+	    secret: x
+	    triggers:
+	      - {kind: pull}
+	EOC
+	! "$FERRYD" -n -c bad.yaml >res 2>&1 &&
+	grep "bad.yaml:5:15: provider: expected github" res &&
+	grep "bad.yaml:8:16: kind: expected push, tag or merge" res &&
+	! grep "configuration OK" res
+'
+
+test_expect 'ferryd -n warns about an inline secret in a world-readable file' '
+	printf "listen: 127.0.0.1:0\nprojects:\n  - {name: a, repo: r, provider: github, secret: x}\n" >wr.yaml &&
+	chmod 644 wr.yaml &&
+	"$FERRYD" -n -c wr.yaml >res 2>&1 &&
+	grep "world-readable" res && grep -x "configuration OK" res
+'
+
+test_expect 'a missing config file is a clear error' '
+	! "$FERRYD" -n -c nonexistent.yaml 2>res &&
+	grep "nonexistent.yaml: No such file" res
+'
+
+test_expect 'ferryd starts and answers /healthz' '
+	write_config </dev/null &&
+	start_daemon &&
+	curl -sS "$T_URL/healthz" >health &&
+	grep "\"status\":\"ok\"" health
+'
+
+test_expect 'the API socket has mode 0660' '
+	test "$(stat -c %a "$T_SOCK")" = 660
+'
+
+test_expect 'unknown paths are 404 with a JSON error' '
+	curl -sS -o body -w "%{http_code}" "$T_URL/nope" >code &&
+	expect_code 404 && grep "\"error\"" body
+'
+
+test_expect 'SIGTERM stops ferryd with exit status 0' '
+	stop_daemon
+'
+
+test_done
