@@ -23,7 +23,7 @@
 #include "xmalloc.h"
 
 #define API_LIST_DEFAULT	50
-#define API_LIST_MAX		1000
+#define API_LIST_MAX		10000
 
 struct api {
 	struct store		*store;
