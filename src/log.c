@@ -29,6 +29,9 @@ log_set_verbose(int verbose)
 	log_verbose = verbose;
 }
 
+static void log_vwrite(const char *, const char *, va_list, int)
+    __attribute__((__format__(__printf__, 2, 0)));
+
 static void
 log_vwrite(const char *level, const char *fmt, va_list ap, int err)
 {
