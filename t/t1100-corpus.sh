@@ -39,7 +39,7 @@ check_entry() {
 	"$FERRY" webhook inspect "${args[@]}" --secret "$SECRET" <"$file" >events.json &&
 	jq -e --argjson names "$PROVIDER_NAME" --arg p "$provider" \
 		'.[0].provider == $names[$p]' events.json >/dev/null &&
-	jq -n --slurpfile e entry.json --slurpfile got events.json '
+	jq -e -n --slurpfile e entry.json --slurpfile got events.json '
 		($e[0]) as $x | ($got[0][0]) as $g |
 		($x.expect + ($x.alt_expect // {} | with_entries(select(.key == "kind" or .key == "sha" or .key == "ref")))) as $alt |
 		def same(f): ($g[f] == $x.expect[f]) or ($x.ambiguous and $g[f] == $alt[f]);
