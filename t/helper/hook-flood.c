@@ -1,5 +1,5 @@
 /*
- * hook-flood HOST PORT PATH SECRET TEMPLATE COUNT CONCURRENCY OUT
+ * hook-flood HOST PORT PATH SECRET TEMPLATE COUNT CONCURRENCY OUT [PID:AT]
  *
  * A concurrent webhook client for the durability test. CONCURRENCY
  * processes share COUNT GitHub push deliveries over keep-alive connections.
@@ -7,16 +7,21 @@
  * by a 40-hex name derived from n, so each makes its own run; each body is
  * signed with SECRET. For every request one line "n status" is appended to
  * OUT (status 0 when the connection failed), so the test knows which
- * deliveries were answered 202 before ferryd was killed.
+ * deliveries were answered 202 before ferryd was killed. With PID:AT, the
+ * worker that receives the AT-th answer sends SIGKILL to PID at once, while
+ * the other workers still have requests in flight: the crash lands in the
+ * middle of the load, whatever the speed of the machine.
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +109,11 @@ main(int argc, char **argv)
 	unsigned char	 mac[32];
 	size_t		 tlen, blen;
 	int		 port, count, conc, out, w, n, fd = -1, code, status;
-	pid_t		 pid;
+	int		 kill_at = 0, *answered;
+	pid_t		 pid, kill_pid = 0;
 
+	if (argc == 10 && sscanf(argv[9], "%d:%d", &kill_pid, &kill_at) == 2)
+		argc--;
 	if (argc != 9) {
 		fprintf(stderr, "usage: hook-flood HOST PORT PATH SECRET "
 		    "TEMPLATE COUNT CONCURRENCY OUT\n");
@@ -125,6 +133,11 @@ main(int argc, char **argv)
 	if ((out = open(argv[8], O_WRONLY | O_CREAT | O_APPEND, 0644)) == -1)
 		return (1);
 	*at = '\0';
+	answered = mmap(NULL, sizeof *answered, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (answered == MAP_FAILED)
+		return (1);
+	*answered = 0;
 	for (w = 0; w < conc; w++) {
 		if ((pid = fork()) == -1)
 			return (1);
@@ -150,6 +163,10 @@ main(int argc, char **argv)
 			if (fd != -1 && flood_write_all(fd, req,
 			    strlen(req)) == 0)
 				code = flood_read_reply(fd);
+			if (code != 0 && kill_at > 0 &&
+			    __atomic_add_fetch(answered, 1, __ATOMIC_SEQ_CST) ==
+			    kill_at)
+				kill(kill_pid, SIGKILL);
 			if (code == 0 && fd != -1) {
 				close(fd);
 				fd = -1;
