@@ -11,6 +11,7 @@ struct cli_target {
 };
 
 int	cli_webhook_inspect(int, char **);
+int	cli_webhook_sign(int, char **);
 int	cli_runs(const struct cli_target *, int, char **);
 int	cli_run_show(const struct cli_target *, int, char **);
 

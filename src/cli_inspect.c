@@ -221,3 +221,73 @@ out:
 	conf_free(conf);
 	return (rc);
 }
+
+/*
+ * `ferry webhook sign (--secret S | --secret-file F) [--prefix P] < body`:
+ * print the signature header value a forge would send ("sha256=<hex>" by
+ * default; --prefix '' for Gitea's bare hex), to test hooks by hand.
+ */
+int
+cli_webhook_sign(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "secret", required_argument, NULL, 'S' },
+		{ "secret-file", required_argument, NULL, 'F' },
+		{ "prefix", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*prefix = "sha256=";
+	char		*secret = NULL, *body = NULL, *cause = NULL;
+	char		 hex[65];
+	unsigned char	 mac[32];
+	size_t		 secretlen = 0, bodylen;
+	int		 ch, rc = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'S':
+			freezero_str(secret);
+			secret = xstrdup(optarg);
+			secretlen = strlen(secret);
+			break;
+		case 'F':
+			freezero_str(secret);
+			if ((secret = read_file(optarg, 4096, &secretlen,
+			    &cause)) == NULL) {
+				inspect_fail("%s", cause);
+				goto out;
+			}
+			while (secretlen > 0 && secret[secretlen - 1] == '\n')
+				secret[--secretlen] = '\0';
+			break;
+		case 'p':
+			prefix = optarg;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (secret == NULL || optind != argc)
+		goto usage;
+	if ((body = inspect_read_stdin(&bodylen)) == NULL) {
+		inspect_fail("%s", "cannot read the body from standard input");
+		goto out;
+	}
+	if (hmac_sha256(secret, secretlen, body, bodylen, mac) != 0) {
+		inspect_fail("%s", "cannot compute HMAC");
+		goto out;
+	}
+	hex_encode(mac, sizeof mac, hex);
+	printf("%s%s\n", prefix, hex);
+	rc = 0;
+	goto out;
+usage:
+	fprintf(stderr, "usage: ferry webhook sign (--secret S | "
+	    "--secret-file F) [--prefix P] < body\n");
+out:
+	free(cause);
+	free(body);
+	freezero_str(secret);
+	return (rc);
+}

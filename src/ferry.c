@@ -23,6 +23,8 @@ ferry_usage(FILE *f)
 	    "  webhook inspect -H 'Name: value'... [--provider P] [--secret S]\n"
 	    "                  [--secret-file F] [-c config --project NAME] < body\n"
 	    "      print the normalized events of a webhook delivery as JSON\n"
+	    "  webhook sign (--secret S | --secret-file F) [--prefix P] < body\n"
+	    "      print the HMAC-SHA256 signature header value for a body\n"
 	    "  runs [--project P] [--state S] [--limit N] [--json]\n"
 	    "      list runs, newest first\n"
 	    "  run show ID [--json]\n"
@@ -80,6 +82,9 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "webhook") == 0 && argc >= 2 &&
 	    strcmp(argv[1], "inspect") == 0)
 		return (cli_webhook_inspect(argc - 1, argv + 1));
+	if (strcmp(argv[0], "webhook") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "sign") == 0)
+		return (cli_webhook_sign(argc - 1, argv + 1));
 	if (strcmp(argv[0], "runs") == 0)
 		return (cli_runs(&t, argc, argv));
 	if (strcmp(argv[0], "run") == 0 && argc >= 2 &&
