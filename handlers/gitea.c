@@ -187,45 +187,6 @@ gitea_delete(struct gitevent *ev, json_t *root)
 	gitevent_ignore(ev, "%s deleted", is_tag ? "tag" : "branch");
 }
 
-static int
-gitea_pull_request(struct gitevent *ev, json_t *root, char **cause)
-{
-	json_t		*pr = json_object_get(root, "pull_request");
-	const char	*action, *base, *sha, *s;
-
-	action = hjson_str(root, "action");
-	base = hjson_str(pr, "base.ref");
-	if (!json_is_object(pr) || action == NULL || base == NULL) {
-		xasprintf(cause, "pull_request payload without %s",
-		    action == NULL ? "action" : "pull_request.base.ref");
-		return (-1);
-	}
-	ev->target_branch = xstrdup(base);
-	if ((ev->pr_number = hjson_int(root, "number")) == 0)
-		ev->pr_number = hjson_int(pr, "number");
-	if (strcmp(action, "closed") != 0) {
-		gitevent_ignore(ev, "pull request %s, not merged", action);
-		return (0);
-	}
-	if (hjson_bool(pr, "merged") != 1) {
-		gitevent_ignore(ev, "pull request closed without merge");
-		return (0);
-	}
-	if ((sha = hjson_str(pr, "merge_commit_sha")) == NULL) {
-		xasprintf(cause, "merged pull request without "
-		    "merge_commit_sha");
-		return (-1);
-	}
-	xasprintf(&ev->ref, "refs/heads/%s", base);
-	ev->sha = xstrdup(sha);
-	if ((s = hjson_str(pr, "merged_by.login")) != NULL) {
-		free(ev->sender);
-		ev->sender = xstrdup(s);
-	}
-	ev->kind = GITEVENT_MERGE;
-	return (0);
-}
-
 /* Parse event name for provider h, its delivery id in header delivery. */
 static int
 gitea_parse_as(const struct handler *h, const char *name,
@@ -249,7 +210,7 @@ gitea_parse_as(const struct handler *h, const char *name,
 	else if (strcmp(name, "delete") == 0)
 		gitea_delete(ev, root);
 	else if (strcmp(name, "pull_request") == 0)
-		rc = gitea_pull_request(ev, root, cause);
+		rc = handler_pull_request(ev, root, cause);
 	else
 		gitevent_ignore(ev, "event %s does not start runs", name);
 	json_decref(root);

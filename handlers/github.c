@@ -69,51 +69,6 @@ github_push(struct gitevent *ev, json_t *root, char **cause)
 }
 
 static int
-github_pull_request(struct gitevent *ev, json_t *root, char **cause)
-{
-	json_t		*pr = json_object_get(root, "pull_request");
-	const char	*action, *base, *sha, *s;
-
-	action = hjson_str(root, "action");
-	base = hjson_str(pr, "base.ref");
-	if (!json_is_object(pr) || action == NULL || base == NULL) {
-		xasprintf(cause, "pull_request payload without %s",
-		    action == NULL ? "action" : "pull_request.base.ref");
-		return (-1);
-	}
-	ev->target_branch = xstrdup(base);
-	ev->pr_number = hjson_int(root, "number");
-	if ((s = hjson_str(pr, "base.repo.full_name")) != NULL) {
-		free(ev->repo);
-		ev->repo = xstrdup(s);
-	}
-	if ((s = hjson_str(pr, "base.repo.clone_url")) != NULL) {
-		free(ev->clone_url);
-		ev->clone_url = xstrdup(s);
-	}
-	if (strcmp(action, "closed") != 0) {
-		gitevent_ignore(ev, "pull request %s, not merged", action);
-		return (0);
-	}
-	if (hjson_bool(pr, "merged") != 1) {
-		gitevent_ignore(ev, "pull request closed without merge");
-		return (0);
-	}
-	if ((sha = hjson_str(pr, "merge_commit_sha")) == NULL) {
-		xasprintf(cause, "merged pull request without merge_commit_sha");
-		return (-1);
-	}
-	xasprintf(&ev->ref, "refs/heads/%s", base);
-	ev->sha = xstrdup(sha);
-	if ((s = hjson_str(pr, "merged_by.login")) != NULL) {
-		free(ev->sender);
-		ev->sender = xstrdup(s);
-	}
-	ev->kind = GITEVENT_MERGE;
-	return (0);
-}
-
-static int
 github_parse(const struct handler_request *req, struct gitevent_list *list,
     char **cause)
 {
@@ -135,7 +90,7 @@ github_parse(const struct handler_request *req, struct gitevent_list *list,
 	if (strcmp(name, "push") == 0)
 		rc = github_push(ev, root, cause);
 	else if (strcmp(name, "pull_request") == 0)
-		rc = github_pull_request(ev, root, cause);
+		rc = handler_pull_request(ev, root, cause);
 	else if (strcmp(name, "ping") == 0)
 		ev->kind = GITEVENT_PING;
 	else if (strcmp(name, "create") == 0 || strcmp(name, "delete") == 0) {

@@ -122,13 +122,11 @@ cli_webhook_inspect(int argc, char **argv)
 			break;
 		case 'F':
 			freezero_str(secret);
-			if ((secret = read_file(optarg, 4096, &secretlen,
+			if ((secret = read_secret(optarg, &secretlen,
 			    &cause)) == NULL) {
 				inspect_fail("%s", cause);
 				goto out;
 			}
-			while (secretlen > 0 && secret[secretlen - 1] == '\n')
-				secret[--secretlen] = '\0';
 			break;
 		case 'c':
 			config = optarg;
@@ -253,13 +251,11 @@ cli_webhook_sign(int argc, char **argv)
 			break;
 		case 'F':
 			freezero_str(secret);
-			if ((secret = read_file(optarg, 4096, &secretlen,
+			if ((secret = read_secret(optarg, &secretlen,
 			    &cause)) == NULL) {
 				inspect_fail("%s", cause);
 				goto out;
 			}
-			while (secretlen > 0 && secret[secretlen - 1] == '\n')
-				secret[--secretlen] = '\0';
 			break;
 		case 'p':
 			prefix = optarg;

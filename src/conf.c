@@ -28,7 +28,6 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define CONF_SECRET_MAX		4096
 #define CONF_TOKENS_MAX		65536
 
 /* The parse in progress: the document and the errors found so far. */
@@ -455,31 +454,22 @@ conf_project_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	return (-1);
 }
 
-/* Read a secret from a file: the first line, without its newline. */
+/* Read a secret from a file; warn when others may read it too. */
 static char *
 conf_read_secret(struct conf_parse *p, yaml_node_t *node, const char *path,
     size_t *lenp)
 {
 	struct stat	 st;
 	char		*buf, *cause = NULL;
-	size_t		 len;
 
-	if ((buf = read_file(path, CONF_SECRET_MAX, &len, &cause)) == NULL) {
+	if ((buf = read_secret(path, lenp, &cause)) == NULL) {
 		conf_error(p, node, "cannot read secret: %s", cause);
 		free(cause);
-		return (NULL);
-	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	if (len == 0) {
-		conf_error(p, node, "secret file %s is empty", path);
-		free(buf);
 		return (NULL);
 	}
 	if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
 		conf_warning(p->conf, "%s: secret file %s is world-readable",
 		    p->file, path);
-	*lenp = len;
 	return (buf);
 }
 

@@ -210,3 +210,56 @@ hjson_int(json_t *o, const char *path)
 {
 	return (json_integer_value(hjson_get(o, path)));
 }
+
+/*
+ * The GitHub-shaped pull_request event, which Gitea and Forgejo send too: a
+ * merge when action is "closed" and pull_request.merged is true (a
+ * merge_commit_sha alone proves nothing: it is set for unmerged pull
+ * requests as well); the commit is merge_commit_sha on the base branch.
+ * Anything else is ignored. Returns 0, or -1 with *cause set.
+ */
+int
+handler_pull_request(struct gitevent *ev, json_t *root, char **cause)
+{
+	json_t		*pr = json_object_get(root, "pull_request");
+	const char	*action, *base, *sha, *s;
+
+	action = hjson_str(root, "action");
+	base = hjson_str(pr, "base.ref");
+	if (!json_is_object(pr) || action == NULL || base == NULL) {
+		xasprintf(cause, "pull_request payload without %s",
+		    action == NULL ? "action" : "pull_request.base.ref");
+		return (-1);
+	}
+	ev->target_branch = xstrdup(base);
+	if ((ev->pr_number = hjson_int(root, "number")) == 0)
+		ev->pr_number = hjson_int(pr, "number");
+	if ((s = hjson_str(pr, "base.repo.full_name")) != NULL) {
+		free(ev->repo);
+		ev->repo = xstrdup(s);
+	}
+	if ((s = hjson_str(pr, "base.repo.clone_url")) != NULL) {
+		free(ev->clone_url);
+		ev->clone_url = xstrdup(s);
+	}
+	if (strcmp(action, "closed") != 0) {
+		gitevent_ignore(ev, "pull request %s, not merged", action);
+		return (0);
+	}
+	if (hjson_bool(pr, "merged") != 1) {
+		gitevent_ignore(ev, "pull request closed without merge");
+		return (0);
+	}
+	if ((sha = hjson_str(pr, "merge_commit_sha")) == NULL) {
+		xasprintf(cause, "merged pull request without merge_commit_sha");
+		return (-1);
+	}
+	xasprintf(&ev->ref, "refs/heads/%s", base);
+	ev->sha = xstrdup(sha);
+	if ((s = hjson_str(pr, "merged_by.login")) != NULL) {
+		free(ev->sender);
+		ev->sender = xstrdup(s);
+	}
+	ev->kind = GITEVENT_MERGE;
+	return (0);
+}

@@ -55,5 +55,8 @@ const char		*hjson_str(struct json_t *, const char *);
 int			 hjson_bool(struct json_t *, const char *);
 long long		 hjson_int(struct json_t *, const char *);
 struct json_t		*hjson_get(struct json_t *, const char *);
+struct gitevent;
+int			 handler_pull_request(struct gitevent *, struct json_t *,
+			     char **);
 
 #endif

@@ -248,6 +248,31 @@ read_file(const char *path, size_t max, size_t *lenp, char **cause)
 }
 
 /*
+ * Read a secret: the first line of a file of at most 4 KB, without its line
+ * ending. Returns a string the caller wipes and frees, with its length in
+ * *lenp; NULL with *cause set if the file cannot be read or is empty.
+ */
+char *
+read_secret(const char *path, size_t *lenp, char **cause)
+{
+	char	*buf;
+	size_t	 len;
+
+	if ((buf = read_file(path, 4096, &len, cause)) == NULL)
+		return (NULL);
+	len = strcspn(buf, "\r\n");
+	if (len == 0) {
+		free(buf);
+		xasprintf(cause, "%s: empty secret", path);
+		return (NULL);
+	}
+	explicit_bzero(buf + len, strlen(buf + len));
+	buf[len] = '\0';
+	*lenp = len;
+	return (buf);
+}
+
+/*
  * Decode application/x-www-form-urlencoded text ("+" is a space). Returns a
  * NUL-terminated copy the caller frees and its length in *outlen, or NULL
  * on a malformed escape.

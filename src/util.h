@@ -18,6 +18,7 @@ int	 sha_is_valid(const char *);
 int	 sha_is_zero(const char *);
 int	 glob_match(const char *, const char *);
 char	*read_file(const char *, size_t, size_t *, char **);
+char	*read_secret(const char *, size_t *, char **);
 char	*url_decode(const char *, size_t, size_t *);
 int64_t	 now_ms(void);
 int	 parse_duration(const char *, int64_t *);
