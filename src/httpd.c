@@ -66,6 +66,7 @@ struct httpd_conn {
 	struct httpd		*httpd;
 	struct bufferevent	*bev;
 	struct event		*deadline;
+	struct event		*resume;	/* next pipelined request */
 	enum httpd_state	 state;
 	int			 trusted;
 	char			 peer[64];
@@ -210,6 +211,7 @@ httpd_conn_free(struct httpd_conn *c)
 	}
 	LIST_REMOVE(c, entry);
 	event_free(c->deadline);
+	event_free(c->resume);
 	bufferevent_free(c->bev);
 	h->nconns--;
 	free(c);
@@ -254,9 +256,13 @@ httpd_send(struct httpd_conn *c, int code, const char *ctype,
 		c->state = HTTPD_READ_HEAD;
 		httpd_arm_deadline(c);
 		bufferevent_enable(c->bev, EV_READ);
-		/* A pipelined request may already be buffered. */
+		/*
+		 * A pipelined request may already be buffered. It is read
+		 * from the loop, not from here: a recursive call per buffered
+		 * request would let a client exhaust the stack.
+		 */
 		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-			httpd_conn_read_cb(c->bev, c);
+			event_active(c->resume, 0, 0);
 	} else {
 		c->state = HTTPD_CLOSING;
 		evtimer_del(c->deadline);
@@ -468,6 +474,15 @@ httpd_conn_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
+httpd_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_conn	*c = arg;
+
+	if (c->state == HTTPD_READ_HEAD)
+		httpd_conn_read_cb(c->bev, c);
+}
+
+static void
 httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
@@ -516,6 +531,7 @@ httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	c->deadline = evtimer_new(h->base, httpd_deadline_cb, c);
+	c->resume = event_new(h->base, -1, 0, httpd_resume_cb, c);
 	bufferevent_setcb(c->bev, httpd_conn_read_cb, httpd_conn_write_cb,
 	    httpd_conn_event_cb, c);
 	/* The write timeout bounds a peer that stops reading our reply. */

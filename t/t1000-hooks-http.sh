@@ -255,6 +255,16 @@ test_expect 'keep-alive: several requests on one connection' '
 	test "$(wc -l <res)" = 2 && test "$(sed -n 2p res)" = "200 0"
 '
 
+test_expect '20,000 pipelined requests on one connection are all answered' '
+	tcp_open 3 &&
+	{ for i in $(seq 19999); do printf "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"; done;
+	  printf "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"; } >pipelined &&
+	cat pipelined >&3 &&
+	timeout 30 cat <&3 >responses; exec 3>&- &&
+	test "$(grep -c "^HTTP/1.1 200" responses)" = 20000 &&
+	curl -sS -o /dev/null -w "%{http_code}" "$T_URL/healthz" >code && expect_code 200
+'
+
 test_expect 'everything accepted before is still there' '
 	test "$(runs_count)" = 2 &&
 	stop_daemon
