@@ -10,13 +10,13 @@
  */
 #include "config.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gitevent.h"
 #include "handler.h"
 #include "headers.h"
+#include "jv.h"
 #include "xmalloc.h"
 
 /* Replace a string field of an event with a copy of s, if s is set. */
@@ -68,7 +68,7 @@ bitbucket_detect(const struct headers *h)
 
 /* Cloud: repository, derived clone URL and sender of every event. */
 static void
-bitbucket_common(struct gitevent *ev, json_t *root)
+bitbucket_common(struct gitevent *ev, const struct jv *root)
 {
 	const char	*s;
 
@@ -87,17 +87,17 @@ bitbucket_common(struct gitevent *ev, json_t *root)
  * a deleted one; either names the ref by type and short name.
  */
 static int
-bitbucket_change(struct gitevent *ev, json_t *change, char **cause)
+bitbucket_change(struct gitevent *ev, const struct jv *change, char **cause)
 {
-	json_t		*old, *new, *side;
+	const struct jv		*old, *new, *side;
 	const char	*type, *name, *before = NULL, *after = NULL;
 	char		*ref;
 	int		 b;
 
-	old = json_object_get(change, "old");
-	new = json_object_get(change, "new");
-	side = json_is_object(new) ? new : old;
-	if (!json_is_object(side)) {
+	old = jv_get(change, "old");
+	new = jv_get(change, "new");
+	side = jv_is_object(new) ? new : old;
+	if (!jv_is_object(side)) {
 		gitevent_ignore(ev, "ref change without old or new ref");
 		return (0);
 	}
@@ -116,9 +116,9 @@ bitbucket_change(struct gitevent *ev, json_t *change, char **cause)
 		    "a tag", name, type != NULL ? type : "(none)");
 		return (0);
 	}
-	if (json_is_object(old))
+	if (jv_is_object(old))
 		before = hjson_str(old, "target.hash");
-	if (json_is_object(new)) {
+	if (jv_is_object(new)) {
 		if ((after = hjson_str(new, "target.hash")) == NULL) {
 			free(ref);
 			xasprintf(cause, "push change without new.target.hash");
@@ -126,7 +126,7 @@ bitbucket_change(struct gitevent *ev, json_t *change, char **cause)
 		}
 	} else
 		ev->deleted = 1;
-	ev->created = !json_is_object(old);
+	ev->created = !jv_is_object(old);
 	if ((b = hjson_bool(change, "forced")) != -1)
 		ev->forced = b;
 	gitevent_set_ref_update(ev, ref, before, after);
@@ -137,29 +137,29 @@ bitbucket_change(struct gitevent *ev, json_t *change, char **cause)
 /* repo:push: one event per ref change; none at all is one ignored event. */
 static int
 bitbucket_push(const struct handler_request *req, struct gitevent_list *list,
-    const char *name, json_t *root, char **cause)
+    const char *name, const struct jv *root, char **cause)
 {
 	struct gitevent	*ev;
-	json_t		*changes;
+	const struct jv		*changes;
 	size_t		 i;
 
 	changes = hjson_get(root, "push.changes");
-	if (!json_is_array(changes)) {
+	if (!jv_is_array(changes)) {
 		xasprintf(cause, "push payload without push.changes");
 		return (-1);
 	}
-	if (json_array_size(changes) == 0) {
+	if (jv_size(changes) == 0) {
 		ev = gitevent_list_add(list, handler_bitbucket.name, name);
 		handler_delivery(req, "X-Request-UUID", &ev->delivery);
 		bitbucket_common(ev, root);
 		gitevent_ignore(ev, "push without ref changes");
 		return (0);
 	}
-	for (i = 0; i < json_array_size(changes); i++) {
+	for (i = 0; i < jv_size(changes); i++) {
 		ev = gitevent_list_add(list, handler_bitbucket.name, name);
 		handler_delivery(req, "X-Request-UUID", &ev->delivery);
 		bitbucket_common(ev, root);
-		if (bitbucket_change(ev, json_array_get(changes, i),
+		if (bitbucket_change(ev, jv_at(changes, i),
 		    cause) != 0)
 			return (-1);
 	}
@@ -168,10 +168,10 @@ bitbucket_push(const struct handler_request *req, struct gitevent_list *list,
 
 /* pullrequest:*: only fulfilled (merged) starts a run. */
 static int
-bitbucket_pullrequest(struct gitevent *ev, const char *name, json_t *root,
+bitbucket_pullrequest(struct gitevent *ev, const char *name, const struct jv *root,
     char **cause)
 {
-	json_t		*pr = json_object_get(root, "pullrequest");
+	const struct jv		*pr = jv_get(root, "pullrequest");
 	const char	*target, *sha, *what;
 
 	target = hjson_str(pr, "destination.branch.name");
@@ -205,7 +205,7 @@ bitbucket_parse(const struct handler_request *req,
 {
 	struct gitevent	*ev;
 	const char	*name;
-	json_t		*root;
+	const struct jv		*root;
 	int		 rc = 0;
 
 	if ((name = headers_get(req->headers, "X-Event-Key")) == NULL) {
@@ -216,7 +216,7 @@ bitbucket_parse(const struct handler_request *req,
 		return (-1);
 	if (strcmp(name, "repo:push") == 0) {
 		rc = bitbucket_push(req, list, name, root, cause);
-		json_decref(root);
+		jv_free(root);
 		return (rc);
 	}
 	ev = gitevent_list_add(list, handler_bitbucket.name, name);
@@ -226,7 +226,7 @@ bitbucket_parse(const struct handler_request *req,
 		rc = bitbucket_pullrequest(ev, name, root, cause);
 	else
 		gitevent_ignore(ev, "event %s does not start runs", name);
-	json_decref(root);
+	jv_free(root);
 	return (rc);
 }
 
@@ -235,9 +235,9 @@ bitbucket_parse(const struct handler_request *req,
  * clone link, which some versions leave out.
  */
 static void
-bitbucket_server_repo(struct gitevent *ev, json_t *repo)
+bitbucket_server_repo(struct gitevent *ev, const struct jv *repo)
 {
-	json_t		*clone, *link;
+	const struct jv		*clone, *link;
 	const char	*key, *slug, *s;
 	size_t		 i;
 
@@ -248,8 +248,8 @@ bitbucket_server_repo(struct gitevent *ev, json_t *repo)
 		xasprintf(&ev->repo, "%s/%s", key, slug);
 	}
 	clone = hjson_get(repo, "links.clone");
-	for (i = 0; i < json_array_size(clone); i++) {
-		link = json_array_get(clone, i);
+	for (i = 0; i < jv_size(clone); i++) {
+		link = jv_at(clone, i);
 		s = hjson_str(link, "name");
 		if (s != NULL && strcmp(s, "http") == 0) {
 			bitbucket_set(&ev->clone_url, hjson_str(link, "href"));
@@ -260,15 +260,15 @@ bitbucket_server_repo(struct gitevent *ev, json_t *repo)
 
 /* Server: repository and sender of every event. */
 static void
-bitbucket_server_common(struct gitevent *ev, json_t *root)
+bitbucket_server_common(struct gitevent *ev, const struct jv *root)
 {
-	bitbucket_server_repo(ev, json_object_get(root, "repository"));
+	bitbucket_server_repo(ev, jv_get(root, "repository"));
 	bitbucket_set(&ev->sender, hjson_str(root, "actor.name"));
 }
 
 /* One entry of changes[]: type ADD, UPDATE or DELETE of a full ref. */
 static int
-bitbucket_server_change(struct gitevent *ev, json_t *change, char **cause)
+bitbucket_server_change(struct gitevent *ev, const struct jv *change, char **cause)
 {
 	const char	*ref, *type, *from, *to;
 
@@ -297,18 +297,18 @@ bitbucket_server_change(struct gitevent *ev, json_t *change, char **cause)
 /* repo:refs_changed: one event per change; none is one ignored event. */
 static int
 bitbucket_server_refs_changed(const struct handler_request *req,
-    struct gitevent_list *list, const char *name, json_t *root, char **cause)
+    struct gitevent_list *list, const char *name, const struct jv *root, char **cause)
 {
 	struct gitevent	*ev;
-	json_t		*changes;
+	const struct jv		*changes;
 	size_t		 i;
 
-	changes = json_object_get(root, "changes");
-	if (!json_is_array(changes)) {
+	changes = jv_get(root, "changes");
+	if (!jv_is_array(changes)) {
 		xasprintf(cause, "refs_changed payload without changes");
 		return (-1);
 	}
-	if (json_array_size(changes) == 0) {
+	if (jv_size(changes) == 0) {
 		ev = gitevent_list_add(list, handler_bitbucket_server.name,
 		    name);
 		handler_delivery(req, "X-Request-Id", &ev->delivery);
@@ -316,12 +316,12 @@ bitbucket_server_refs_changed(const struct handler_request *req,
 		gitevent_ignore(ev, "push without ref changes");
 		return (0);
 	}
-	for (i = 0; i < json_array_size(changes); i++) {
+	for (i = 0; i < jv_size(changes); i++) {
 		ev = gitevent_list_add(list, handler_bitbucket_server.name,
 		    name);
 		handler_delivery(req, "X-Request-Id", &ev->delivery);
 		bitbucket_server_common(ev, root);
-		if (bitbucket_server_change(ev, json_array_get(changes, i),
+		if (bitbucket_server_change(ev, jv_at(changes, i),
 		    cause) != 0)
 			return (-1);
 	}
@@ -333,10 +333,10 @@ bitbucket_server_refs_changed(const struct handler_request *req,
  * top-level one); only pr:merged starts a run.
  */
 static int
-bitbucket_server_pr(struct gitevent *ev, const char *name, json_t *root,
+bitbucket_server_pr(struct gitevent *ev, const char *name, const struct jv *root,
     char **cause)
 {
-	json_t		*pr = json_object_get(root, "pullRequest");
+	const struct jv		*pr = jv_get(root, "pullRequest");
 	const char	*ref, *target, *sha;
 
 	bitbucket_server_repo(ev, hjson_get(pr, "toRef.repository"));
@@ -386,7 +386,7 @@ bitbucket_server_parse(const struct handler_request *req,
 {
 	struct gitevent	*ev;
 	const char	*name;
-	json_t		*root;
+	const struct jv		*root;
 	int		 rc = 0;
 
 	if ((name = headers_get(req->headers, "X-Event-Key")) == NULL) {
@@ -406,7 +406,7 @@ bitbucket_server_parse(const struct handler_request *req,
 	if (strcmp(name, "repo:refs_changed") == 0) {
 		rc = bitbucket_server_refs_changed(req, list, name, root,
 		    cause);
-		json_decref(root);
+		jv_free(root);
 		return (rc);
 	}
 	ev = gitevent_list_add(list, handler_bitbucket_server.name, name);
@@ -418,7 +418,7 @@ bitbucket_server_parse(const struct handler_request *req,
 		rc = bitbucket_server_pr(ev, name, root, cause);
 	else
 		gitevent_ignore(ev, "event %s does not start runs", name);
-	json_decref(root);
+	jv_free(root);
 	return (rc);
 }
 

@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +15,7 @@
 #include "gitevent.h"
 #include "handler.h"
 #include "headers.h"
+#include "jv.h"
 #include "xmalloc.h"
 
 static const struct conf_generic *
@@ -93,8 +93,8 @@ generic_index(const char *tok)
  * walks objects by key and arrays by index). Returns the value, borrowed,
  * or NULL if it names nothing.
  */
-static json_t *
-generic_pointer(json_t *doc, const char *ptr)
+static const struct jv *
+generic_pointer(const struct jv *doc, const char *ptr)
 {
 	const char	*p, *end;
 	char		*tok;
@@ -111,10 +111,10 @@ generic_pointer(json_t *doc, const char *ptr)
 		tok = xmalloc(len + 1);
 		if (generic_token(p, len, tok) != 0)
 			doc = NULL;
-		else if (json_is_object(doc))
-			doc = json_object_get(doc, tok);
-		else if (json_is_array(doc) && (idx = generic_index(tok)) >= 0)
-			doc = json_array_get(doc, (size_t)idx);
+		else if (jv_is_object(doc))
+			doc = jv_get(doc, tok);
+		else if (jv_is_array(doc) && (idx = generic_index(tok)) >= 0)
+			doc = jv_at(doc, (size_t)idx);
 		else
 			doc = NULL;
 		free(tok);
@@ -125,11 +125,11 @@ generic_pointer(json_t *doc, const char *ptr)
 
 /* String at an optional pointer, borrowed; NULL if unset or not a string. */
 static const char *
-generic_str(json_t *doc, const char *ptr)
+generic_str(const struct jv *doc, const char *ptr)
 {
 	if (ptr == NULL)
 		return (NULL);
-	return (json_string_value(generic_pointer(doc, ptr)));
+	return (jv_str(generic_pointer(doc, ptr)));
 }
 
 static int
@@ -140,7 +140,7 @@ generic_parse(const struct handler_request *req, struct gitevent_list *list,
 	struct gitevent			*ev;
 	const char			*name = NULL, *ref, *sha, *s;
 	char				*full;
-	json_t				*root;
+	const struct jv				*root;
 
 	if ((g = generic_conf(req, cause)) == NULL)
 		return (-1);
@@ -158,7 +158,7 @@ generic_parse(const struct handler_request *req, struct gitevent_list *list,
 		    ref == NULL || *ref == '\0' ? "ref" : "commit",
 		    ref == NULL || *ref == '\0' ? g->ref_pointer :
 		    g->sha_pointer);
-		json_decref(root);
+		jv_free(root);
 		return (-1);
 	}
 
@@ -178,7 +178,7 @@ generic_parse(const struct handler_request *req, struct gitevent_list *list,
 	gitevent_set_ref_update(ev, full, generic_str(root, g->before_pointer),
 	    sha);
 	free(full);
-	json_decref(root);
+	jv_free(root);
 	return (0);
 }
 

@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +16,7 @@
 #include "gitevent.h"
 #include "handler.h"
 #include "headers.h"
+#include "jv.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -86,7 +86,7 @@ forgejo_verify(const struct handler_request *req, const char *secret,
 
 /* Repository, clone URL and sender, common to every event. */
 static void
-gitea_common(struct gitevent *ev, json_t *root)
+gitea_common(struct gitevent *ev, const struct jv *root)
 {
 	const char	*s;
 
@@ -103,7 +103,7 @@ gitea_common(struct gitevent *ev, json_t *root)
 
 /* Push: no created, deleted or forced flags; zero names tell the first two. */
 static int
-gitea_push(struct gitevent *ev, json_t *root, char **cause)
+gitea_push(struct gitevent *ev, const struct jv *root, char **cause)
 {
 	const char	*ref, *before, *after;
 
@@ -124,7 +124,7 @@ gitea_push(struct gitevent *ev, json_t *root, char **cause)
  * (a Forgejo-type hook may already send it in full). Caller frees.
  */
 static char *
-gitea_full_ref(json_t *root, int *is_tag)
+gitea_full_ref(const struct jv *root, int *is_tag)
 {
 	const char	*ref, *type;
 	char		*full;
@@ -147,7 +147,7 @@ gitea_full_ref(json_t *root, int *is_tag)
  * it; one run results). A new branch is left to its push event.
  */
 static int
-gitea_create(struct gitevent *ev, json_t *root, char **cause)
+gitea_create(struct gitevent *ev, const struct jv *root, char **cause)
 {
 	const char	*sha;
 	char		*ref;
@@ -178,7 +178,7 @@ gitea_create(struct gitevent *ev, json_t *root, char **cause)
 
 /* Delete: never builds. A branch deletion sends no push event at all. */
 static void
-gitea_delete(struct gitevent *ev, json_t *root)
+gitea_delete(struct gitevent *ev, const struct jv *root)
 {
 	int	is_tag;
 
@@ -194,7 +194,7 @@ gitea_parse_as(const struct handler *h, const char *name,
     struct gitevent_list *list, char **cause)
 {
 	struct gitevent	*ev;
-	json_t		*root;
+	const struct jv		*root;
 	int		 rc = 0;
 
 	if ((root = handler_json(req, cause)) == NULL)
@@ -213,7 +213,7 @@ gitea_parse_as(const struct handler *h, const char *name,
 		rc = handler_pull_request(ev, root, cause);
 	else
 		gitevent_ignore(ev, "event %s does not start runs", name);
-	json_decref(root);
+	jv_free(root);
 	return (rc);
 }
 

@@ -6,13 +6,13 @@
  */
 #include "config.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gitevent.h"
 #include "handler.h"
 #include "headers.h"
+#include "jv.h"
 #include "xmalloc.h"
 
 static int
@@ -32,7 +32,7 @@ github_verify(const struct handler_request *req, const char *secret,
 
 /* Repository, clone URL and sender, common to every event. */
 static void
-github_common(struct gitevent *ev, json_t *root, json_t *repo)
+github_common(struct gitevent *ev, const struct jv *root, const struct jv *repo)
 {
 	const char	*s;
 
@@ -46,7 +46,7 @@ github_common(struct gitevent *ev, json_t *root, json_t *repo)
 }
 
 static int
-github_push(struct gitevent *ev, json_t *root, char **cause)
+github_push(struct gitevent *ev, const struct jv *root, char **cause)
 {
 	const char	*ref, *before, *after;
 	int		 b;
@@ -74,7 +74,7 @@ github_parse(const struct handler_request *req, struct gitevent_list *list,
 {
 	struct gitevent	*ev;
 	const char	*name, *s;
-	json_t		*root;
+	const struct jv		*root;
 	int		 rc = 0;
 
 	if ((name = headers_get(req->headers, "X-GitHub-Event")) == NULL) {
@@ -85,7 +85,7 @@ github_parse(const struct handler_request *req, struct gitevent_list *list,
 		return (-1);
 	ev = gitevent_list_add(list, handler_github.name, name);
 	handler_delivery(req, "X-GitHub-Delivery", &ev->delivery);
-	github_common(ev, root, json_object_get(root, "repository"));
+	github_common(ev, root, jv_get(root, "repository"));
 
 	if (strcmp(name, "push") == 0)
 		rc = github_push(ev, root, cause);
@@ -110,7 +110,7 @@ github_parse(const struct handler_request *req, struct gitevent_list *list,
 		}
 	} else
 		gitevent_ignore(ev, "event %s does not start runs", name);
-	json_decref(root);
+	jv_free(root);
 	return (rc);
 }
 

@@ -8,13 +8,13 @@
  */
 #include "config.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gitevent.h"
 #include "handler.h"
 #include "headers.h"
+#include "jv.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -55,7 +55,7 @@ gitlab_set(char **field, const char *s)
 
 /* Repository, clone URL and sender, common to every event. */
 static void
-gitlab_common(struct gitevent *ev, json_t *root)
+gitlab_common(struct gitevent *ev, const struct jv *root)
 {
 	const char	*s;
 
@@ -74,10 +74,10 @@ gitlab_common(struct gitevent *ev, json_t *root)
  * after or a null checkout_sha means the ref was deleted.
  */
 static int
-gitlab_push(struct gitevent *ev, json_t *root, char **cause)
+gitlab_push(struct gitevent *ev, const struct jv *root, char **cause)
 {
 	const char	*ref, *before, *after, *checkout;
-	json_t		*co;
+	const struct jv		*co;
 
 	ref = hjson_str(root, "ref");
 	before = hjson_str(root, "before");
@@ -87,9 +87,9 @@ gitlab_push(struct gitevent *ev, json_t *root, char **cause)
 		    ref == NULL ? "ref" : "after");
 		return (-1);
 	}
-	co = json_object_get(root, "checkout_sha");
-	checkout = json_string_value(co);
-	if (sha_is_zero(after) || json_is_null(co))
+	co = jv_get(root, "checkout_sha");
+	checkout = jv_str(co);
+	if (sha_is_zero(after) || jv_is_null(co))
 		ev->deleted = 1;
 	gitevent_set_ref_update(ev, ref, before,
 	    checkout != NULL ? checkout : after);
@@ -98,13 +98,13 @@ gitlab_push(struct gitevent *ev, json_t *root, char **cause)
 
 /* Merge request: only action "merge" starts a run, on the target branch. */
 static int
-gitlab_merge_request(struct gitevent *ev, json_t *root, char **cause)
+gitlab_merge_request(struct gitevent *ev, const struct jv *root, char **cause)
 {
-	json_t		*attrs = json_object_get(root, "object_attributes");
+	const struct jv		*attrs = jv_get(root, "object_attributes");
 	const char	*action, *target, *sha;
 
 	target = hjson_str(attrs, "target_branch");
-	if (!json_is_object(attrs) || target == NULL) {
+	if (!jv_is_object(attrs) || target == NULL) {
 		xasprintf(cause, "merge request payload without "
 		    "object_attributes.target_branch");
 		return (-1);
@@ -141,7 +141,7 @@ gitlab_merge_request(struct gitevent *ev, json_t *root, char **cause)
  * either are taken to be what their header says.
  */
 static int
-gitlab_dispatch(struct gitevent *ev, json_t *root, const char *name,
+gitlab_dispatch(struct gitevent *ev, const struct jv *root, const char *name,
     char **cause)
 {
 	const char	*kind;
@@ -173,7 +173,7 @@ gitlab_parse(const struct handler_request *req, struct gitevent_list *list,
 {
 	struct gitevent	*ev;
 	const char	*name, *id;
-	json_t		*root;
+	const struct jv		*root;
 	int		 rc;
 
 	if ((name = headers_get(req->headers, "X-Gitlab-Event")) == NULL) {
@@ -198,7 +198,7 @@ gitlab_parse(const struct handler_request *req, struct gitevent_list *list,
 		gitevent_ignore(ev, "event %s does not start runs", name);
 		rc = 0;
 	}
-	json_decref(root);
+	jv_free(root);
 	return (rc);
 }
 

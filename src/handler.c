@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,6 +12,7 @@
 #include "gitevent.h"
 #include "handler.h"
 #include "headers.h"
+#include "jv.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -93,17 +93,17 @@ handler_verify_hmac(const char *name, const char *value, const char *prefix,
 
 /*
  * Parse the request's JSON payload: the body, or the urlencoded "payload"
- * field of a form body. The top level must be an object. Returns a new
- * reference, or NULL with *cause set.
+ * field of a form body. The top level must be an object. Returns the
+ * document, which the caller releases with jv_free, or NULL with *cause
+ * set.
  */
-json_t *
+struct jv *
 handler_json(const struct handler_request *req, char **cause)
 {
 	const char	*ctype, *body = req->body;
 	char		*decoded = NULL;
 	size_t		 len = req->bodylen;
-	json_error_t	 err;
-	json_t		*root;
+	struct jv	*root;
 
 	ctype = headers_get(req->headers, "Content-Type");
 	/*
@@ -120,17 +120,12 @@ handler_json(const struct handler_request *req, char **cause)
 		}
 		body = decoded;
 	}
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+	root = jv_parse(body, len, cause);
 	free(decoded);
-	if (root == NULL) {
-		xasprintf(cause, "malformed JSON at line %d column %d: %s%s",
-		    err.line, err.column, err.text,
-		    strstr(err.text, "decode byte") != NULL ?
-		    " (invalid UTF-8)" : "");
+	if (root == NULL)
 		return (NULL);
-	}
-	if (!json_is_object(root)) {
-		json_decref(root);
+	if (!jv_is_object(root)) {
+		jv_free(root);
 		xasprintf(cause, "JSON payload is not an object");
 		return (NULL);
 	}
@@ -167,8 +162,8 @@ handler_delivery(const struct handler_request *req, const char *name,
 }
 
 /* Value at a dotted path ("pull_request.base.ref"), borrowed, or NULL. */
-json_t *
-hjson_get(json_t *o, const char *path)
+const struct jv *
+hjson_get(const struct jv *o, const char *path)
 {
 	const char	*dot;
 	char		 key[128];
@@ -180,35 +175,33 @@ hjson_get(json_t *o, const char *path)
 			return (NULL);
 		memcpy(key, path, len);
 		key[len] = '\0';
-		o = json_object_get(o, key);
+		o = jv_get(o, key);
 		path = dot + 1;
 	}
-	return (o != NULL ? json_object_get(o, path) : NULL);
+	return (o != NULL ? jv_get(o, path) : NULL);
 }
 
 /* String at a dotted path, borrowed; NULL if absent or not a string. */
 const char *
-hjson_str(json_t *o, const char *path)
+hjson_str(const struct jv *o, const char *path)
 {
-	return (json_string_value(hjson_get(o, path)));
+	return (jv_str(hjson_get(o, path)));
 }
 
 /* Boolean at a dotted path: 1, 0, or -1 if absent or not a boolean. */
 int
-hjson_bool(json_t *o, const char *path)
+hjson_bool(const struct jv *o, const char *path)
 {
-	json_t	*v = hjson_get(o, path);
+	const struct jv	*v = hjson_get(o, path);
 
-	if (!json_is_boolean(v))
-		return (-1);
-	return (json_is_true(v));
+	return (jv_bool(v));
 }
 
 /* Integer at a dotted path, or 0. */
 long long
-hjson_int(json_t *o, const char *path)
+hjson_int(const struct jv *o, const char *path)
 {
-	return (json_integer_value(hjson_get(o, path)));
+	return (jv_int(hjson_get(o, path)));
 }
 
 /*
@@ -219,14 +212,14 @@ hjson_int(json_t *o, const char *path)
  * Anything else is ignored. Returns 0, or -1 with *cause set.
  */
 int
-handler_pull_request(struct gitevent *ev, json_t *root, char **cause)
+handler_pull_request(struct gitevent *ev, const struct jv *root, char **cause)
 {
-	json_t		*pr = json_object_get(root, "pull_request");
+	const struct jv		*pr = jv_get(root, "pull_request");
 	const char	*action, *base, *sha, *s;
 
 	action = hjson_str(root, "action");
 	base = hjson_str(pr, "base.ref");
-	if (!json_is_object(pr) || action == NULL || base == NULL) {
+	if (!jv_is_object(pr) || action == NULL || base == NULL) {
 		xasprintf(cause, "pull_request payload without %s",
 		    action == NULL ? "action" : "pull_request.base.ref");
 		return (-1);

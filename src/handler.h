@@ -12,7 +12,7 @@
 struct conf_project;
 struct gitevent_list;
 struct headers;
-struct json_t;
+struct jv;
 
 /* One inbound request. Everything is borrowed from the caller. */
 struct handler_request {
@@ -47,16 +47,16 @@ const struct handler	*handler_detect(const struct headers *);
 int			 handler_verify_hmac(const char *, const char *,
 			     const char *, const char *, size_t, const void *,
 			     size_t, char **);
-struct json_t		*handler_json(const struct handler_request *,
+struct jv		*handler_json(const struct handler_request *,
 			     char **);
 const char		*handler_delivery(const struct handler_request *,
 			     const char *, char **);
-const char		*hjson_str(struct json_t *, const char *);
-int			 hjson_bool(struct json_t *, const char *);
-long long		 hjson_int(struct json_t *, const char *);
-struct json_t		*hjson_get(struct json_t *, const char *);
+const char		*hjson_str(const struct jv *, const char *);
+int			 hjson_bool(const struct jv *, const char *);
+long long		 hjson_int(const struct jv *, const char *);
+const struct jv		*hjson_get(const struct jv *, const char *);
 struct gitevent;
-int			 handler_pull_request(struct gitevent *, struct json_t *,
+int			 handler_pull_request(struct gitevent *, const struct jv *,
 			     char **);
 
 #endif
