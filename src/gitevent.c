@@ -181,54 +181,83 @@ gitevent_branch(const struct gitevent *ev)
 	return (NULL);
 }
 
-static json_t *
-gitevent_str(const char *s)
+static void
+gitevent_write_bool(struct buf *b, const char *key, int v)
 {
-	return (s != NULL ? json_string(s) : json_null());
+	buf_addstr(b, key);
+	buf_addstr(b, v == -1 ? "null" : v ? "true" : "false");
 }
 
-static json_t *
-gitevent_tristate(int v)
+/*
+ * Append the event as compact JSON to b. This is the one definition of
+ * the event's JSON form: replies, the store and inspect all use it.
+ */
+void
+gitevent_write(const struct gitevent *ev, struct buf *b)
 {
-	return (v == -1 ? json_null() : json_boolean(v));
+	buf_addstr(b, "{\"provider\":");
+	buf_add_json_str(b, ev->provider);
+	buf_addstr(b, ",\"event\":");
+	buf_add_json_str(b, ev->event);
+	buf_addstr(b, ",\"kind\":");
+	buf_add_json_str(b, gitevent_kind_name(ev->kind));
+	buf_addstr(b, ",\"delivery\":");
+	buf_add_json_str(b, ev->delivery);
+	buf_addstr(b, ",\"repo\":");
+	buf_add_json_str(b, ev->repo);
+	buf_addstr(b, ",\"clone_url\":");
+	buf_add_json_str(b, ev->clone_url);
+	buf_addstr(b, ",\"ref\":");
+	buf_add_json_str(b, ev->ref);
+	buf_addstr(b, ",\"before\":");
+	buf_add_json_str(b, ev->before);
+	buf_addstr(b, ",\"sha\":");
+	buf_add_json_str(b, ev->sha);
+	gitevent_write_bool(b, ",\"created\":", ev->created);
+	gitevent_write_bool(b, ",\"deleted\":", ev->deleted);
+	gitevent_write_bool(b, ",\"forced\":", ev->forced);
+	buf_addstr(b, ",\"target_branch\":");
+	buf_add_json_str(b, ev->target_branch);
+	buf_addstr(b, ",\"pr_number\":");
+	if (ev->pr_number != 0)
+		buf_add_int(b, ev->pr_number);
+	else
+		buf_addstr(b, "null");
+	buf_addstr(b, ",\"sender\":");
+	buf_add_json_str(b, ev->sender);
+	if (ev->kind == GITEVENT_IGNORE) {
+		buf_addstr(b, ",\"reason\":");
+		buf_add_json_str(b, ev->reason);
+	}
+	buf_addstr(b, "}");
 }
 
-/* The event as a JSON object; caller owns the reference. */
-json_t *
-gitevent_to_json(const struct gitevent *ev)
+/* Append the events as a JSON array to b. */
+void
+gitevent_list_write(const struct gitevent_list *list, struct buf *b)
 {
-	json_t	*o;
+	size_t	i;
 
-	o = json_object();
-	json_object_set_new(o, "provider", json_string(ev->provider));
-	json_object_set_new(o, "event", json_string(ev->event));
-	json_object_set_new(o, "kind", json_string(gitevent_kind_name(ev->kind)));
-	json_object_set_new(o, "delivery", gitevent_str(ev->delivery));
-	json_object_set_new(o, "repo", gitevent_str(ev->repo));
-	json_object_set_new(o, "clone_url", gitevent_str(ev->clone_url));
-	json_object_set_new(o, "ref", gitevent_str(ev->ref));
-	json_object_set_new(o, "before", gitevent_str(ev->before));
-	json_object_set_new(o, "sha", gitevent_str(ev->sha));
-	json_object_set_new(o, "created", gitevent_tristate(ev->created));
-	json_object_set_new(o, "deleted", json_boolean(ev->deleted));
-	json_object_set_new(o, "forced", gitevent_tristate(ev->forced));
-	json_object_set_new(o, "target_branch", gitevent_str(ev->target_branch));
-	json_object_set_new(o, "pr_number", ev->pr_number != 0 ?
-	    json_integer(ev->pr_number) : json_null());
-	json_object_set_new(o, "sender", gitevent_str(ev->sender));
-	if (ev->kind == GITEVENT_IGNORE)
-		json_object_set_new(o, "reason", gitevent_str(ev->reason));
-	return (o);
+	buf_addstr(b, "[");
+	for (i = 0; i < list->n; i++) {
+		if (i > 0)
+			buf_addstr(b, ",");
+		gitevent_write(&list->v[i], b);
+	}
+	buf_addstr(b, "]");
 }
 
+/* The events as a jansson array (new reference), for pretty printing. */
 json_t *
 gitevent_list_to_json(const struct gitevent_list *list)
 {
-	json_t	*a;
-	size_t	 i;
+	struct buf	 b;
+	json_t		*a;
 
-	a = json_array();
-	for (i = 0; i < list->n; i++)
-		json_array_append_new(a, gitevent_to_json(&list->v[i]));
+	buf_init(&b);
+	gitevent_list_write(list, &b);
+	if ((a = json_loadb(b.data, b.len, 0, NULL)) == NULL)
+		fatalx("gitevent: cannot read back own JSON");
+	buf_free(&b);
 	return (a);
 }

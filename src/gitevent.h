@@ -9,6 +9,7 @@
 
 #include "log.h"
 
+struct buf;
 struct json_t;
 
 enum gitevent_kind {
@@ -54,7 +55,9 @@ void		 gitevent_ignore(struct gitevent *, const char *, ...)
 void		 gitevent_set_ref_update(struct gitevent *, const char *,
 		     const char *, const char *);
 int		 gitevent_check(const struct gitevent *, char **);
-struct json_t	*gitevent_to_json(const struct gitevent *);
+void		 gitevent_write(const struct gitevent *, struct buf *);
+void		 gitevent_list_write(const struct gitevent_list *,
+		     struct buf *);
 struct json_t	*gitevent_list_to_json(const struct gitevent_list *);
 const char	*gitevent_branch(const struct gitevent *);
 

@@ -18,7 +18,6 @@
 #include <sys/queue.h>
 
 #include <event2/event.h>
-#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include "ferryd.h"
 #include "ingest.h"
 #include "store.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define INGEST_BATCH_MAX	512
@@ -180,17 +180,19 @@ ingest_hook(struct ingest *in, struct httpd_req *req, const char *name)
 		ingest_flush(in);
 }
 
-/* Record one item's delivery and runs inside the open transaction. */
+/*
+ * Record one item's delivery and runs inside the open transaction, and
+ * write its reply into out. The event is serialized only for a new run.
+ */
 static int
-ingest_store_item(struct ingest *in, struct ingest_item *it, json_t **reply,
+ingest_store_item(struct ingest *in, struct ingest_item *it, struct buf *out,
     int *code)
 {
 	struct store_run_new	 r;
 	struct gitevent		*ev;
-	json_t			*runs, *evj;
-	char			*evs;
+	struct buf		 evj, runs;
 	int64_t			 id;
-	int			 created, rc;
+	int			 rc, nruns = 0;
 	size_t			 i;
 
 	ev = &it->events.v[0];
@@ -200,49 +202,61 @@ ingest_store_item(struct ingest *in, struct ingest_item *it, json_t **reply,
 		return (-1);
 	if (rc == 0) {
 		*code = 200;
-		*reply = json_pack("{s:s, s:b}", "delivery", ev->delivery,
-		    "duplicate", 1);
+		buf_addstr(out, "{\"delivery\":");
+		buf_add_json_str(out, ev->delivery);
+		buf_addstr(out, ",\"duplicate\":true}\n");
 		in->n_duplicate++;
 		return (0);
 	}
-	runs = json_array();
+	buf_init(&runs);
+	buf_addstr(&runs, "[");
 	for (i = 0; i < it->events.n; i++) {
 		ev = &it->events.v[i];
 		if (ev->kind != GITEVENT_PUSH && ev->kind != GITEVENT_TAG &&
 		    ev->kind != GITEVENT_MERGE)
 			continue;
-		evj = gitevent_to_json(ev);
-		evs = json_dumps(evj, JSON_COMPACT);
-		json_decref(evj);
-		r.project = it->project;
-		r.ref = ev->ref;
-		r.sha = ev->sha;
-		r.kind = gitevent_kind_name(ev->kind);
-		r.delivery = ev->delivery;
-		r.event_json = evs;
-		r.supersede = it->supersede;
-		id = store_run_enqueue(in->store, &r, &created);
-		free(evs);
+		id = store_run_find(in->store, it->project, ev->ref, ev->sha);
+		if (id == 0) {
+			buf_init(&evj);
+			gitevent_write(ev, &evj);
+			r.project = it->project;
+			r.ref = ev->ref;
+			r.sha = ev->sha;
+			r.kind = gitevent_kind_name(ev->kind);
+			r.delivery = ev->delivery;
+			r.event_json = evj.data;
+			r.supersede = it->supersede;
+			id = store_run_add(in->store, &r);
+			buf_free(&evj);
+			if (id > 0) {
+				in->n_runs++;
+				log_info("run %lld: queued for %s %s at %.12s "
+				    "(%s)", (long long)id, it->project,
+				    ev->ref, ev->sha, ev->event);
+			}
+		}
 		if (id == -1) {
-			json_decref(runs);
+			buf_free(&runs);
 			return (-1);
 		}
-		if (created) {
-			in->n_runs++;
-			log_info("run %lld: queued for %s %s at %.12s (%s)",
-			    (long long)id, it->project, ev->ref, ev->sha,
-			    ev->event);
-		}
-		json_array_append_new(runs, json_integer(id));
+		if (nruns++ > 0)
+			buf_addstr(&runs, ",");
+		buf_add_int(&runs, id);
 	}
-	*code = json_array_size(runs) > 0 ? 202 : 200;
+	buf_addstr(&runs, "]");
+	*code = nruns > 0 ? 202 : 200;
 	if (*code == 202)
 		in->n_accepted++;
 	else
 		in->n_ignored++;
-	*reply = json_pack("{s:s, s:o, s:o}", "delivery",
-	    it->events.v[0].delivery, "events",
-	    gitevent_list_to_json(&it->events), "runs", runs);
+	buf_addstr(out, "{\"delivery\":");
+	buf_add_json_str(out, it->events.v[0].delivery);
+	buf_addstr(out, ",\"events\":");
+	gitevent_list_write(&it->events, out);
+	buf_addstr(out, ",\"runs\":");
+	buf_add(out, runs.data, runs.len);
+	buf_addstr(out, "}\n");
+	buf_free(&runs);
 	return (0);
 }
 
@@ -254,7 +268,7 @@ void
 ingest_flush(struct ingest *in)
 {
 	struct ingest_item	*it;
-	json_t			**replies;
+	struct buf		*replies;
 	int			*codes, ok;
 	size_t			 n, i;
 
@@ -285,12 +299,12 @@ ingest_flush(struct ingest *in)
 	while ((it = TAILQ_FIRST(&in->pending)) != NULL) {
 		TAILQ_REMOVE(&in->pending, it, entry);
 		if (ok)
-			httpd_reply_json(it->req, codes[i], replies[i]);
-		else {
-			json_decref(replies[i]);
+			httpd_reply(it->req, codes[i], "application/json",
+			    replies[i].data, replies[i].len);
+		else
 			httpd_reply_error(it->req, 503, "the run queue is "
 			    "unavailable; deliver again later");
-		}
+		buf_free(&replies[i]);
 		ingest_item_free(it);
 		i++;
 	}

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "jv.h"
+#include "util.h"
 #include "xmalloc.h"
 
 struct jv {
@@ -149,59 +150,41 @@ jv_put_utf8(char **w, unsigned cp)
 	*w = o;
 }
 
-/*
- * Length of the UTF-8 sequence at s (n bytes available) if it is valid
- * and minimal, else 0.
- */
-static size_t
-jv_utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned	c = s[0];
-
-	if (c < 0x80)
-		return (1);
-	if (c >= 0xc2 && c <= 0xdf)
-		return (n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0);
-	if (c >= 0xe0 && c <= 0xef) {
-		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return (0);
-		if (c == 0xe0 && s[1] < 0xa0)		/* overlong */
-			return (0);
-		if (c == 0xed && s[1] >= 0xa0)		/* surrogate */
-			return (0);
-		return (3);
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-		    (s[3] & 0xc0) != 0x80)
-			return (0);
-		if (c == 0xf0 && s[1] < 0x90)		/* overlong */
-			return (0);
-		if (c == 0xf4 && s[1] >= 0x90)		/* > U+10FFFF */
-			return (0);
-		return (4);
-	}
-	return (0);
-}
+/* Bytes that end a plain run inside a string: quote, backslash, control
+ * characters and the start of a multi-byte sequence. */
+static const unsigned char jv_special[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+	[0x80 ... 0xff] = 1,
+};
 
 /*
  * A string at p->pos (on its opening quote): validated, unescaped in place
  * and NUL-terminated. Sets *out to its start and *outlen to its length.
+ * Until the first escape the text stays where it is and is only scanned;
+ * after one, the rest is moved down over the bytes the escapes saved.
  */
 static int
 jv_string(struct jv_parser *p, const char **out, uint32_t *outlen)
 {
 	const unsigned char	*s = (const unsigned char *)p->buf;
 	char			*w, *start;
-	size_t			 i = p->pos + 1, n;
+	size_t			 i = p->pos + 1, n, run;
 	unsigned		 cp, lo;
 
 	start = w = p->buf + i;
 	for (;;) {
-		/* Copy the plain run up to the next quote, escape or byte. */
-		while (i < p->len && s[i] >= 0x20 && s[i] < 0x80 &&
-		    s[i] != '"' && s[i] != '\\')
-			*w++ = (char)s[i++];
+		/* A plain run up to the next quote, escape or special byte. */
+		run = i;
+		while (i < p->len && !jv_special[s[i]])
+			i++;
+		if (w != p->buf + run)
+			memmove(w, s + run, i - run);
+		w += i - run;
 		if (i >= p->len) {
 			p->pos = i;
 			return (jv_fail(p, "unterminated string"));
@@ -213,11 +196,12 @@ jv_string(struct jv_parser *p, const char **out, uint32_t *outlen)
 			return (jv_fail(p, "control character in string"));
 		}
 		if (s[i] >= 0x80) {
-			if ((n = jv_utf8_len(s + i, p->len - i)) == 0) {
+			if ((n = utf8_seq_len(s + i, p->len - i)) == 0) {
 				p->pos = i;
 				return (jv_fail(p, "invalid UTF-8"));
 			}
-			memmove(w, s + i, n);
+			if (w != p->buf + i)
+				memmove(w, s + i, n);
 			w += n;
 			i += n;
 			continue;
@@ -349,45 +333,58 @@ jv_literal(struct jv_parser *p, const char *word, enum jv_type type)
 	return (0);
 }
 
-static int
-jv_key_cmp(const void *a, const void *b)
+/* FNV-1a of a key, for the duplicate check. */
+static uint32_t
+jv_hash(const char *k, uint32_t len)
 {
-	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+	uint32_t	h = 2166136261u;
+	uint32_t	i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)k[i]) * 16777619u;
+	return (h);
 }
 
-/* Refuse an object whose keys repeat: parsers disagree on which wins. */
+/*
+ * Refuse an object whose keys repeat: parsers disagree on which one wins,
+ * and a signed payload must mean one thing. Keys go into an open-addressing
+ * table of node pointers; only keys of equal hash are compared.
+ */
 static int
 jv_check_duplicates(struct jv_parser *p, size_t obj)
 {
-	const struct jv	*n = &p->nodes[obj], *k;
-	const char	**keys;
-	size_t		 i, j, count = n->count;
+	const struct jv	*n = &p->nodes[obj], *k, *other;
+	const struct jv	*small[128], **table;
+	uint32_t	 hash, mask, slot, size, i;
 	int		 dup = 0;
 
-	if (count < 2)
+	if (n->count < 2)
 		return (0);
-	if (count <= 8) {
-		const char *small[8];
-		k = n + 1;
-		for (i = 0; i < count; i++) {
-			small[i] = k->str;
-			k = k + 1 + k[1].span;
+	for (size = 16; size < 2 * n->count; size *= 2)
+		;
+	table = size <= 128 ? small : xreallocarray(NULL, size,
+	    sizeof *table);
+	memset(table, 0, size * sizeof *table);
+	mask = size - 1;
+	k = n + 1;
+	for (i = 0; i < n->count && !dup; i++) {
+		hash = jv_hash(k->str, k->count);
+		for (slot = hash & mask; (other = table[slot]) != NULL;
+		    slot = (slot + 1) & mask) {
+			if ((uint32_t)other->ival == hash &&
+			    other->count == k->count &&
+			    memcmp(other->str, k->str, k->count) == 0) {
+				dup = 1;
+				break;
+			}
 		}
-		for (i = 0; i < count && !dup; i++)
-			for (j = i + 1; j < count && !dup; j++)
-				dup = strcmp(small[i], small[j]) == 0;
-	} else {
-		keys = xreallocarray(NULL, count, sizeof *keys);
-		k = n + 1;
-		for (i = 0; i < count; i++) {
-			keys[i] = k->str;
-			k = k + 1 + k[1].span;
-		}
-		qsort(keys, count, sizeof *keys, jv_key_cmp);
-		for (i = 1; i < count && !dup; i++)
-			dup = strcmp(keys[i - 1], keys[i]) == 0;
-		free(keys);
+		/* Keys are strings: their ival is free to hold the hash. */
+		((struct jv *)(uintptr_t)k)->ival = hash;
+		table[slot] = k;
+		k = k + 1 + k[1].span;
 	}
+	if (table != small)
+		free(table);
 	return (dup ? jv_fail(p, "duplicate key in object") : 0);
 }
 

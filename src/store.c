@@ -277,22 +277,20 @@ store_delivery_add(struct store *st, const char *project, const char *delivery,
 }
 
 /*
- * Queue a run for (project, ref, sha) unless one exists. Returns the run
- * id, with *created telling which happened, or -1 on error.
+ * The automatic run of (project, ref, sha): its id, 0 if there is none,
+ * -1 on error.
  */
 int64_t
-store_run_enqueue(struct store *st, const struct store_run_new *r,
-    int *created)
+store_run_find(struct store *st, const char *project, const char *ref,
+    const char *sha)
 {
-	sqlite3_stmt	*s;
-	int64_t		 id = 0, now = now_ms();
+	sqlite3_stmt	*s = st->stmt[STMT_RUN_FIND];
+	int64_t		 id = 0;
 	int		 rc;
 
-	*created = 0;
-	s = st->stmt[STMT_RUN_FIND];
-	store_bind_text(s, 1, r->project);
-	store_bind_text(s, 2, r->ref);
-	store_bind_text(s, 3, r->sha);
+	store_bind_text(s, 1, project);
+	store_bind_text(s, 2, ref);
+	store_bind_text(s, 3, sha);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		id = sqlite3_column_int64(s, 0);
@@ -302,8 +300,18 @@ store_run_enqueue(struct store *st, const struct store_run_new *r,
 		store_log_error(st, "find run");
 		return (-1);
 	}
-	if (id != 0)
-		return (id);
+	return (id);
+}
+
+/*
+ * Queue a new run, and with r->supersede mark older queued runs of the
+ * same branch superseded by it. Returns the run id, or -1 on error.
+ */
+int64_t
+store_run_add(struct store *st, const struct store_run_new *r)
+{
+	sqlite3_stmt	*s;
+	int64_t		 id, now = now_ms();
 
 	s = st->stmt[STMT_RUN_ADD];
 	store_bind_text(s, 1, r->project);
@@ -317,7 +325,6 @@ store_run_enqueue(struct store *st, const struct store_run_new *r,
 	if (store_step_done(st, STMT_RUN_ADD) != 0)
 		return (-1);
 	id = sqlite3_last_insert_rowid(st->db);
-	*created = 1;
 
 	if (r->supersede && strncmp(r->ref, "refs/heads/", 11) == 0) {
 		s = st->stmt[STMT_RUN_SUPERSEDE];

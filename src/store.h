@@ -28,8 +28,9 @@ int		 store_commit(struct store *);
 void		 store_rollback(struct store *);
 int		 store_delivery_add(struct store *, const char *, const char *,
 		     const char *, const char *);
-int64_t		 store_run_enqueue(struct store *, const struct store_run_new *,
-		     int *);
+int64_t		 store_run_find(struct store *, const char *, const char *,
+		     const char *);
+int64_t		 store_run_add(struct store *, const struct store_run_new *);
 struct json_t	*store_runs_list(struct store *, const char *, const char *,
 		     int);
 struct json_t	*store_run_get(struct store *, int64_t);

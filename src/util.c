@@ -309,6 +309,143 @@ url_decode(const char *in, size_t len, size_t *outlen)
 	return (out);
 }
 
+/*
+ * Length of the UTF-8 sequence at s (n bytes available) if it is valid and
+ * minimal (no overlong forms, no surrogates, nothing past U+10FFFF), else 0.
+ */
+size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned	c = s[0];
+
+	if (c < 0x80)
+		return (1);
+	if (c >= 0xc2 && c <= 0xdf)
+		return (n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0);
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return (0);
+		if (c == 0xe0 && s[1] < 0xa0)		/* overlong */
+			return (0);
+		if (c == 0xed && s[1] >= 0xa0)		/* surrogate */
+			return (0);
+		return (3);
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+		    (s[3] & 0xc0) != 0x80)
+			return (0);
+		if (c == 0xf0 && s[1] < 0x90)		/* overlong */
+			return (0);
+		if (c == 0xf4 && s[1] >= 0x90)		/* > U+10FFFF */
+			return (0);
+		return (4);
+	}
+	return (0);
+}
+
+/* Make b an empty buffer. */
+void
+buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Append len bytes; the data stays NUL-terminated. */
+void
+buf_add(struct buf *b, const void *p, size_t len)
+{
+	if (b->len + len + 1 > b->cap) {
+		while (b->len + len + 1 > b->cap)
+			b->cap = b->cap == 0 ? 512 : b->cap * 2;
+		b->data = xreallocarray(b->data, b->cap, 1);
+	}
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_addstr(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/*
+ * Append s as a JSON string, quoted and escaped; NULL becomes null. Bytes
+ * that are not valid UTF-8 (a header can carry anything) become U+FFFD.
+ */
+void
+buf_add_json_str(struct buf *b, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)s, *run;
+	char			 esc[7];
+	size_t			 n, left;
+
+	if (s == NULL) {
+		buf_add(b, "null", 4);
+		return;
+	}
+	buf_add(b, "\"", 1);
+	left = strlen(s);
+	while (left > 0) {
+		run = p;
+		while (left > 0 && *p >= 0x20 && *p < 0x7f && *p != '"' &&
+		    *p != '\\') {
+			p++;
+			left--;
+		}
+		buf_add(b, run, (size_t)(p - run));
+		if (left == 0)
+			break;
+		if (*p >= 0x80) {
+			if ((n = utf8_seq_len(p, left)) == 0) {
+				buf_add(b, "\\ufffd", 6);
+				n = 1;
+			} else
+				buf_add(b, p, n);
+			p += n;
+			left -= n;
+			continue;
+		}
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			buf_add(b, esc, 2);
+		} else if (*p == '\n')
+			buf_add(b, "\\n", 2);
+		else {
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 0xf];
+			buf_add(b, esc, 6);
+		}
+		p++;
+		left--;
+	}
+	buf_add(b, "\"", 1);
+}
+
+/* Append a decimal integer. */
+void
+buf_add_int(struct buf *b, long long v)
+{
+	char	tmp[32];
+	int	n;
+
+	n = snprintf(tmp, sizeof tmp, "%lld", v);
+	buf_add(b, tmp, (size_t)n);
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
 /* Wall-clock milliseconds since the epoch. */
 int64_t
 now_ms(void)

@@ -7,6 +7,13 @@
 
 #define SHA256_HEX_LEN	64
 
+/* A growing byte buffer, always NUL-terminated once written to. */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
 void	 hex_encode(const unsigned char *, size_t, char *);
 int	 hex_decode(const char *, size_t, unsigned char *, size_t);
 int	 hmac_sha256(const void *, size_t, const void *, size_t,
@@ -20,6 +27,13 @@ int	 glob_match(const char *, const char *);
 char	*read_file(const char *, size_t, size_t *, char **);
 char	*read_secret(const char *, size_t *, char **);
 char	*url_decode(const char *, size_t, size_t *);
+size_t	 utf8_seq_len(const unsigned char *, size_t);
+void	 buf_init(struct buf *);
+void	 buf_add(struct buf *, const void *, size_t);
+void	 buf_addstr(struct buf *, const char *);
+void	 buf_add_json_str(struct buf *, const char *);
+void	 buf_add_int(struct buf *, long long);
+void	 buf_free(struct buf *);
 int64_t	 now_ms(void);
 int	 parse_duration(const char *, int64_t *);
 

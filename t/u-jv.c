@@ -60,6 +60,27 @@ test_table(void)
 }
 
 static void
+test_many_keys(void)
+{
+	char	*doc = NULL, *tmp;
+	int	 i;
+
+	xasprintf(&doc, "{\"k0\":0");
+	for (i = 1; i < 300; i++) {
+		xasprintf(&tmp, "%s,\"k%d\":%d", doc, i, i);
+		free(doc);
+		doc = tmp;
+	}
+	xasprintf(&tmp, "%s}", doc);
+	ok(accepts(tmp), "300 distinct keys accepted");
+	free(tmp);
+	xasprintf(&tmp, "%s,\"k123\":1}", doc);
+	ok(!accepts(tmp), "a repeated key among 300 refused");
+	free(tmp);
+	free(doc);
+}
+
+static void
 test_depth(void)
 {
 	char	*deep;
@@ -265,6 +286,7 @@ main(void)
 	int		 i;
 
 	test_table();
+	test_many_keys();
 	test_depth();
 	test_access();
 	if (src != NULL) {

@@ -117,6 +117,29 @@ test_misc(void)
 	headers_clear(&h);
 }
 
+static void
+test_buf(void)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	buf_add_json_str(&b, "a\"b\\c\n\x01/f\xc3\xbcr \xff\xc0\xaf end");
+	is_str(b.data, "\"a\\\"b\\\\c\\n\\u0001/f\xc3\xbcr \\ufffd\\ufffd\\ufffd end\"",
+	    "JSON string escaping; bytes that are not UTF-8 become U+FFFD");
+	buf_free(&b);
+	buf_add_json_str(&b, NULL);
+	buf_addstr(&b, ",");
+	buf_add_int(&b, -42);
+	is_str(b.data, "null,-42", "null and integers");
+	buf_free(&b);
+	ok(utf8_seq_len((const unsigned char *)"\xf0\x9f\x98\x80", 4) == 4,
+	    "4-byte UTF-8");
+	ok(utf8_seq_len((const unsigned char *)"\xed\xa0\x80", 3) == 0,
+	    "encoded surrogate refused");
+	ok(utf8_seq_len((const unsigned char *)"\xe2\x82", 2) == 0,
+	    "truncated sequence refused");
+}
+
 int
 main(void)
 {
@@ -125,5 +148,6 @@ main(void)
 	test_refs();
 	test_glob();
 	test_misc();
+	test_buf();
 	return (tap_done());
 }
