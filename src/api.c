@@ -162,6 +162,30 @@ api_v1(struct api *api, struct httpd_req *req, const char *rest)
 	httpd_reply_error(req, 404, "no API endpoint %.100s", rest);
 }
 
+/*
+ * The httpd head callback: refuse a webhook for no project, or sent with
+ * another method, before its body is read.
+ */
+int
+api_head_cb(const struct httpd_req *req, void *arg, const char **msg)
+{
+	struct api	*api = arg;
+	const char	*path = httpd_req_path(req);
+
+	if (strncmp(path, "/hooks/", 7) != 0)
+		return (0);
+	if (strcmp(httpd_req_method(req), "POST") != 0) {
+		*msg = "webhooks are delivered with POST";
+		return (405);
+	}
+	if (strchr(path + 7, '/') != NULL ||
+	    conf_project_find(api->conf, path + 7) == NULL) {
+		*msg = "no such project";
+		return (404);
+	}
+	return (0);
+}
+
 /* The httpd callback: route one request. */
 void
 api_request_cb(struct httpd_req *req, void *arg)

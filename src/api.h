@@ -15,6 +15,7 @@ struct store;
 struct api	*api_new(struct store *, struct ingest *, const struct conf *);
 void		 api_set_conf(struct api *, const struct conf *);
 void		 api_request_cb(struct httpd_req *, void *);
+int		 api_head_cb(const struct httpd_req *, void *, const char **);
 void		 api_free(struct api *);
 
 #endif

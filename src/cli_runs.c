@@ -142,12 +142,27 @@ cli_time(json_t *ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/*
+ * A field of o for the terminal: control characters (payload data may hold
+ * escape sequences) become "?". Returns one of a few rotating static
+ * buffers, so several calls may appear in one printf.
+ */
 static const char *
 cli_str(json_t *o, const char *key)
 {
+	static char	 bufs[8][256];
+	static int	 next;
 	const char	*s = json_string_value(json_object_get(o, key));
+	char		*out = bufs[next++ % 8];
+	size_t		 i;
 
-	return (s != NULL ? s : "-");
+	if (s == NULL)
+		return ("-");
+	for (i = 0; s[i] != '\0' && i < sizeof bufs[0] - 1; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' :
+		    s[i];
+	out[i] = '\0';
+	return (out);
 }
 
 int

@@ -236,8 +236,8 @@ static int
 conf_mapping(struct conf_parse *p, yaml_node_t *n, const char *what,
     conf_pair_fn fn, void *arg)
 {
-	yaml_node_pair_t	*pair;
-	yaml_node_t		*k, *v;
+	yaml_node_pair_t	*pair, *prev;
+	yaml_node_t		*k, *v, *pk;
 	int			 rc = 0;
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -251,6 +251,20 @@ conf_mapping(struct conf_parse *p, yaml_node_t *n, const char *what,
 		v = yaml_document_get_node(p->doc, pair->value);
 		if (k->type != YAML_SCALAR_NODE) {
 			conf_error(p, k, "%s: keys must be scalars", what);
+			rc = -1;
+			continue;
+		}
+		/* A key given twice is a mistake, not "the last one wins". */
+		for (prev = n->data.mapping.pairs.start; prev < pair; prev++) {
+			pk = yaml_document_get_node(p->doc, prev->key);
+			if (pk->type == YAML_SCALAR_NODE &&
+			    strcmp((const char *)pk->data.scalar.value,
+			    (const char *)k->data.scalar.value) == 0)
+				break;
+		}
+		if (prev < pair) {
+			conf_error(p, k, "%s: key \"%s\" given twice", what,
+			    (const char *)k->data.scalar.value);
 			rc = -1;
 			continue;
 		}
@@ -588,6 +602,12 @@ conf_limits_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		conf->body_bytes = (size_t)n;
 		return (0);
 	}
+	if (strcmp(key, "inflight_bytes") == 0) {
+		if (conf_number(p, v, key, 1024, 1LL << 40, &n) != 0)
+			return (-1);
+		conf->inflight_bytes = (size_t)n;
+		return (0);
+	}
 	if (strcmp(key, "connections") == 0) {
 		if (conf_number(p, v, key, 1, 100000, &n) != 0)
 			return (-1);
@@ -607,7 +627,7 @@ conf_limits_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (0);
 	}
 	conf_error(p, k, "unknown limits key \"%s\" (expected body_bytes, "
-	    "connections or request_timeout)", key);
+	    "inflight_bytes, connections or request_timeout)", key);
 	return (-1);
 }
 
@@ -797,6 +817,13 @@ conf_load(const char *path, char **cause)
 
 	if (conf->nlisten == 0)
 		conf_error(&p, NULL, "listen: at least one address is needed");
+	if (conf->inflight_bytes == 0)
+		conf->inflight_bytes = conf->body_bytes * 16 > (64u << 20) ?
+		    conf->body_bytes * 16 : (64u << 20);
+	else if (conf->inflight_bytes < conf->body_bytes)
+		conf_error(&p, NULL, "limits.inflight_bytes (%zu) is smaller "
+		    "than limits.body_bytes (%zu)", conf->inflight_bytes,
+		    conf->body_bytes);
 	if (conf->state_dir == NULL)
 		conf->state_dir = xstrdup("/var/lib/ferry");
 	else if (conf->state_dir[0] != '/') {

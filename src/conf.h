@@ -63,6 +63,7 @@ struct conf {
 	char			**api_tokens;	/* wiped on free */
 	size_t			 napi_tokens;
 	size_t			 body_bytes;
+	size_t			 inflight_bytes;	/* all bodies held */
 	int			 connections;
 	int64_t			 timeout_ms;	/* per request */
 	int			 sync_full;	/* fsync on every commit */

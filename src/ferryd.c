@@ -50,6 +50,7 @@ static void
 ferryd_limits(const struct conf *conf, struct httpd_limits *l)
 {
 	l->body_bytes = conf->body_bytes;
+	l->inflight_bytes = conf->inflight_bytes;
 	l->connections = conf->connections;
 	l->timeout_ms = (long)conf->timeout_ms;
 }
@@ -122,6 +123,7 @@ ferryd_stop_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: stopping", (int)sig);
 	sd_notify(0, "STOPPING=1");
 	httpd_stop_listening(ferryd_httpd);
+	httpd_set_stopping(ferryd_httpd);
 	ferryd_drain_ev = evtimer_new(ferryd_base, ferryd_drain_cb, NULL);
 	ferryd_drain_cb(-1, 0, NULL);
 }
@@ -220,6 +222,7 @@ main(int argc, char **argv)
 	ferryd_limits(ferryd_conf, &limits);
 	ferryd_httpd = httpd_new(ferryd_base, &limits, api_request_cb,
 	    ferryd_api);
+	httpd_set_head_cb(ferryd_httpd, api_head_cb);
 	for (i = 0; i < ferryd_conf->nlisten; i++) {
 		if (httpd_listen_tcp(ferryd_httpd, ferryd_conf->listen[i],
 		    bound, sizeof bound, &cause) != 0)

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "headers.h"
@@ -86,7 +87,9 @@ struct httpd_req {
 	char			*body;
 	size_t			 bodylen;
 	int			 keepalive;
+	int			 http11;
 	int			 trusted;
+	size_t			 charged;	/* body bytes counted in flight */
 	char			 peer[64];
 };
 
@@ -97,6 +100,10 @@ struct httpd {
 	void				*arg;
 	int				 nconns;
 	int				 pending;	/* awaiting replies */
+	size_t				 inflight;	/* body bytes held */
+	int				 stopping;	/* no more keep-alive */
+	time_t				 last_refusal_log;
+	httpd_head_cb			 head_cb;
 	LIST_HEAD(, httpd_listener)	 listeners;
 	LIST_HEAD(, httpd_conn)		 conns;
 };
@@ -104,7 +111,7 @@ struct httpd {
 static void	httpd_conn_free(struct httpd_conn *);
 static void	httpd_conn_read_cb(struct bufferevent *, void *);
 static void	httpd_send(struct httpd_conn *, int, const char *,
-		    const char *, size_t, int);
+		    const char *, size_t, int, int);
 
 static const char *
 httpd_reason(int code)
@@ -155,11 +162,30 @@ httpd_set_limits(struct httpd *h, const struct httpd_limits *limits)
 	h->limits = *limits;
 }
 
+/*
+ * Set a callback that sees each request once its head is read, before its
+ * body is: it may refuse the request (unknown route, wrong method) so that
+ * nothing of a body that would be thrown away is read or held.
+ */
+void
+httpd_set_head_cb(struct httpd *h, httpd_head_cb cb)
+{
+	h->head_cb = cb;
+}
+
+/* Stop keep-alive: every reply from now on closes its connection. */
+void
+httpd_set_stopping(struct httpd *h)
+{
+	h->stopping = 1;
+}
+
 static void
 httpd_req_free(struct httpd_req *req)
 {
 	if (req == NULL)
 		return;
+	req->httpd->inflight -= req->charged;
 	free(req->method);
 	free(req->target);
 	free(req->path);
@@ -194,7 +220,7 @@ httpd_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->state == HTTPD_READ_HEAD || c->state == HTTPD_READ_BODY) {
 		log_debug("httpd: %s: request timed out", c->peer);
 		httpd_send(c, 408, "application/json",
-		    "{\"error\":\"request not received in time\"}\n", 41, 0);
+		    "{\"error\":\"request not received in time\"}\n", 41, 0, 0);
 	}
 }
 
@@ -241,16 +267,19 @@ httpd_conn_event_cb(struct bufferevent *bev, short what, void *arg)
  */
 static void
 httpd_send(struct httpd_conn *c, int code, const char *ctype,
-    const char *body, size_t len, int keep_open)
+    const char *body, size_t len, int keep_open, int http10)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 
+	if (c->httpd->stopping)
+		keep_open = 0;
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "%s\r\n", code, httpd_reason(code), ctype, len,
-	    keep_open ? "" : "Connection: close\r\n");
+	    !keep_open ? "Connection: close\r\n" :
+	    http10 ? "Connection: keep-alive\r\n" : "");
 	evbuffer_add(out, body, len);
 	if (keep_open) {
 		c->state = HTTPD_READ_HEAD;
@@ -274,19 +303,40 @@ httpd_send(struct httpd_conn *c, int code, const char *ctype,
 static void
 httpd_fail(struct httpd_conn *c, int code, const char *msg)
 {
-	json_t	*o;
-	char	*s;
+	struct buf	b;
 
-	o = json_pack("{s:s}", "error", msg);
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
+	buf_init(&b);
+	buf_addstr(&b, "{\"error\":");
+	buf_add_json_str(&b, msg);
+	buf_addstr(&b, "}\n");
 	if (c->req != NULL) {
 		httpd_req_free(c->req);
 		c->req = NULL;
 	}
 	log_debug("httpd: %s: %d %s", c->peer, code, msg);
-	httpd_send(c, code, "application/json", s, strlen(s), 0);
-	free(s);
+	httpd_send(c, code, "application/json", b.data, b.len, 0, 0);
+	buf_free(&b);
+}
+
+/* Whether the comma-separated header value list holds token. */
+static int
+httpd_has_token(const char *list, const char *token)
+{
+	const char	*p = list, *end;
+	size_t		 tlen = strlen(token), n;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		end = p + strcspn(p, ",");
+		n = (size_t)(end - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == tlen && strncasecmp(p, token, tlen) == 0)
+			return (1);
+		p = end;
+	}
+	return (0);
 }
 
 /* Split the request target into path and query. */
@@ -328,6 +378,24 @@ httpd_parse_head(struct httpd_conn *c, char *buf, size_t len,
 	req->trusted = c->trusted;
 	memcpy(req->peer, c->peer, sizeof req->peer);
 
+	/*
+	 * Lines end in CRLF, and nothing else in the head is a control
+	 * character but a tab: a bare LF or CR, or a NUL, would let another
+	 * parser on the way see other message boundaries than ours.
+	 */
+	for (i = 0; i < (int)len; i++) {
+		unsigned char ch = (unsigned char)buf[i];
+		if (ch == '\r') {
+			if (i + 1 >= (int)len || buf[i + 1] != '\n')
+				return (*msg = "bare CR in request head", 400);
+			i++;
+		} else if (ch == '\n')
+			return (*msg = "bare LF in request head", 400);
+		else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return (*msg = "control character in request head",
+			    400);
+	}
+
 	/* Request line: METHOD SP target SP HTTP/1.x */
 	if ((next = memchr(buf, '\n', len)) == NULL)
 		return (*msg = "malformed request line", 400);
@@ -339,6 +407,8 @@ httpd_parse_head(struct httpd_conn *c, char *buf, size_t len,
 	    (sp2 = strchr(sp1 + 1, ' ')) == NULL)
 		return (*msg = "malformed request line", 400);
 	*sp1 = *sp2 = '\0';
+	if (*line == '\0')
+		return (*msg = "malformed method", 400);
 	for (i = 0; line[i] != '\0'; i++) {
 		if (!isupper((unsigned char)line[i]))
 			return (*msg = "malformed method", 400);
@@ -350,6 +420,7 @@ httpd_parse_head(struct httpd_conn *c, char *buf, size_t len,
 	else
 		return (*msg = "only HTTP/1.0 and HTTP/1.1 are spoken", 505);
 	req->method = xstrdup(line);
+	req->http11 = http11;
 	req->target = xstrdup(sp1 + 1);
 	if (httpd_parse_target(req) != 0)
 		return (*msg = "malformed request target", 400);
@@ -380,10 +451,10 @@ httpd_parse_head(struct httpd_conn *c, char *buf, size_t len,
 
 	conn = headers_get(&req->headers, "Connection");
 	if (http11)
-		req->keepalive = conn == NULL || strcasecmp(conn, "close") != 0;
+		req->keepalive = !httpd_has_token(conn, "close");
 	else
-		req->keepalive = conn != NULL &&
-		    strcasecmp(conn, "keep-alive") == 0;
+		req->keepalive = httpd_has_token(conn, "keep-alive") &&
+		    !httpd_has_token(conn, "close");
 
 	if (headers_get(&req->headers, "Transfer-Encoding") != NULL)
 		return (*msg = "chunked bodies are not accepted; send "
@@ -451,15 +522,29 @@ httpd_conn_read_cb(struct bufferevent *bev, void *arg)
 		head[headlen] = '\0';
 		code = httpd_parse_head(c, head, headlen, &msg);
 		free(head);
+		if (code == 0 && c->httpd->head_cb != NULL)
+			code = c->httpd->head_cb(c->req, c->httpd->arg,
+			    &msg);
+		if (code == 0 && c->httpd->inflight + c->content_length >
+		    c->httpd->limits.inflight_bytes) {
+			code = 503;
+			msg = "too many request bodies in flight; try again";
+		}
 		if (code != 0) {
 			httpd_fail(c, code, msg);
 			return;
 		}
+		c->req->charged = c->content_length;
+		c->httpd->inflight += c->content_length;
 		expect = headers_get(&c->req->headers, "Expect");
-		if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+		if (c->req->http11 && expect != NULL &&
+		    strcasecmp(expect, "100-continue") == 0 &&
 		    c->content_length > evbuffer_get_length(in))
 			evbuffer_add_printf(bufferevent_get_output(bev),
 			    "HTTP/1.1 100 Continue\r\n\r\n");
+		/* Hold at most this body and the head of the next request. */
+		bufferevent_setwatermark(bev, EV_READ, 0, c->content_length +
+		    HTTPD_HEAD_MAX + 1);
 		c->state = HTTPD_READ_BODY;
 	}
 	if (c->state == HTTPD_READ_BODY) {
@@ -469,6 +554,7 @@ httpd_conn_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, c->req->body, c->content_length);
 		c->req->body[c->content_length] = '\0';
 		c->req->bodylen = c->content_length;
+		bufferevent_setwatermark(bev, EV_READ, 0, HTTPD_HEAD_MAX + 1);
 		httpd_dispatch(c);
 	}
 }
@@ -496,13 +582,17 @@ httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	int			 one = 1;
 	ssize_t			 n;
 
-	if (h->nconns >= h->limits.connections) {
+	/* The UNIX socket is the operator's way in: never locked out. */
+	if (!l->trusted && h->nconns >= h->limits.connections) {
 		/* Best effort: the socket buffer takes this at once. */
 		n = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)n;
 		evutil_closesocket(fd);
-		log_warnx("httpd: connection refused: limit of %d reached",
-		    h->limits.connections);
+		if (time(NULL) != h->last_refusal_log) {
+			h->last_refusal_log = time(NULL);
+			log_warnx("httpd: connections refused: limit of %d "
+			    "reached", h->limits.connections);
+		}
 		return;
 	}
 	c = xcalloc(1, sizeof *c);
@@ -538,8 +628,7 @@ httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	tv.tv_sec = h->limits.timeout_ms / 1000;
 	tv.tv_usec = (h->limits.timeout_ms % 1000) * 1000;
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTPD_HEAD_MAX +
-	    h->limits.body_bytes + 1);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTPD_HEAD_MAX + 1);
 	bufferevent_enable(c->bev, EV_READ);
 	LIST_INSERT_HEAD(&h->conns, c, entry);
 	h->nconns++;
@@ -736,8 +825,9 @@ httpd_pending(struct httpd *h)
 	if (h->pending > 0)
 		return (1);
 	LIST_FOREACH(c, &h->conns, entry) {
-		if (c->state == HTTPD_CLOSING || evbuffer_get_length(
-		    bufferevent_get_output(c->bev)) > 0)
+		if (c->state == HTTPD_CLOSING || c->state == HTTPD_READ_BODY ||
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 			return (1);
 	}
 	return (0);
@@ -837,7 +927,8 @@ httpd_reply(struct httpd_req *req, int code, const char *ctype,
 	req->httpd->pending--;
 	if (c != NULL) {
 		c->req = NULL;
-		httpd_send(c, code, ctype, body, len, req->keepalive);
+		httpd_send(c, code, ctype, body, len, req->keepalive,
+		    !req->http11);
 	}
 	httpd_req_free(req);
 }
@@ -851,8 +942,12 @@ httpd_reply_json(struct httpd_req *req, int code, json_t *body)
 
 	s = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	if (s == NULL)
-		fatalx("json_dumps");
+	if (s == NULL) {
+		/* Only a bug can get here; the client still gets an answer. */
+		log_warnx("httpd: reply not serializable");
+		code = 500;
+		s = xstrdup("{\"error\":\"internal error\"}");
+	}
 	len = strlen(s);
 	s = xreallocarray(s, len + 2, 1);
 	s[len++] = '\n';
@@ -861,17 +956,23 @@ httpd_reply_json(struct httpd_req *req, int code, json_t *body)
 	free(s);
 }
 
-/* Answer with {"error": message}. */
+/* Answer with {"error": message}; any bytes are escaped safely. */
 void
 httpd_reply_error(struct httpd_req *req, int code, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*msg;
+	va_list		 ap;
+	struct buf	 b;
+	char		*msg;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		fatal("vasprintf");
 	va_end(ap);
-	httpd_reply_json(req, code, json_pack("{s:s}", "error", msg));
+	buf_init(&b);
+	buf_addstr(&b, "{\"error\":");
+	buf_add_json_str(&b, msg);
+	buf_addstr(&b, "}\n");
 	free(msg);
+	httpd_reply(req, code, "application/json", b.data, b.len);
+	buf_free(&b);
 }

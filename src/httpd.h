@@ -19,16 +19,22 @@ struct json_t;
 
 struct httpd_limits {
 	size_t	body_bytes;
+	size_t	inflight_bytes;	/* all bodies being read or answered */
 	int	connections;
 	long	timeout_ms;	/* to read a whole request; also idle */
 };
 
 /* Called once per complete request; reply now or later, exactly once. */
 typedef void (*httpd_cb)(struct httpd_req *, void *);
+/* Called with each request head: 0, or an HTTP status and *msg (static). */
+typedef int (*httpd_head_cb)(const struct httpd_req *, void *,
+    const char **);
 
 struct httpd	*httpd_new(struct event_base *, const struct httpd_limits *,
 		     httpd_cb, void *);
 void		 httpd_set_limits(struct httpd *, const struct httpd_limits *);
+void		 httpd_set_head_cb(struct httpd *, httpd_head_cb);
+void		 httpd_set_stopping(struct httpd *);
 int		 httpd_listen_tcp(struct httpd *, const char *, char *, size_t,
 		     char **);
 int		 httpd_listen_unix(struct httpd *, const char *, char **);

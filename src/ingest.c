@@ -148,11 +148,7 @@ ingest_hook(struct ingest *in, struct httpd_req *req, const char *name)
 	char				*cause = NULL;
 	int				 code;
 
-	if (strcmp(httpd_req_method(req), "POST") != 0) {
-		in->n_rejected++;
-		httpd_reply_error(req, 405, "webhooks are delivered with POST");
-		return;
-	}
+	/* api_head_cb checked both before the body; a reload may race. */
 	if ((pr = conf_project_find(in->conf, name)) == NULL) {
 		in->n_rejected++;
 		httpd_reply_error(req, 404, "no project named \"%.100s\"",
@@ -234,7 +230,11 @@ ingest_store_item(struct ingest *in, struct ingest_item *it, struct buf *out,
 				    "(%s)", (long long)id, it->project,
 				    ev->ref, ev->sha, ev->event);
 			}
-		}
+		} else if (id > 0 && ev->kind == GITEVENT_PUSH &&
+		    it->supersede && gitevent_branch(ev) != NULL &&
+		    store_run_requeue(in->store, id, it->project,
+		    ev->ref) != 0)
+			id = -1;
 		if (id == -1) {
 			buf_free(&runs);
 			return (-1);
@@ -288,6 +288,12 @@ ingest_flush(struct ingest *in)
 	}
 	if (ok && store_commit(in->store) != 0)
 		ok = 0;
+	/*
+	 * A commit can take long (fsync, a lock): refresh libevent's cached
+	 * time, or the timeouts armed by the replies below would start in
+	 * the past and fire at once.
+	 */
+	event_base_update_cache_time(in->base);
 	if (!ok) {
 		store_rollback(in->store);
 		in->n_store_errors++;

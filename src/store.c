@@ -31,6 +31,7 @@ enum store_stmt {
 	STMT_RUN_FIND,
 	STMT_RUN_ADD,
 	STMT_RUN_SUPERSEDE,
+	STMT_RUN_REQUEUE,
 	STMT_RUN_GET,
 	STMT_MAX
 };
@@ -49,7 +50,10 @@ static const char *store_sql[STMT_MAX] = {
 	    "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
 	[STMT_RUN_SUPERSEDE] = "UPDATE runs SET state = 'superseded', "
 	    "superseded_by = ?, updated_at = ? WHERE project = ? AND "
-	    "ref = ? AND state = 'queued' AND id < ?",
+	    "ref = ? AND state = 'queued' AND id <> ?",
+	[STMT_RUN_REQUEUE] = "UPDATE runs SET state = 'queued', "
+	    "superseded_by = NULL, updated_at = ? WHERE id = ? AND "
+	    "state = 'superseded'",
 	[STMT_RUN_GET] = "SELECT " "id, project, ref, sha, kind, state, "
 	    "delivery, event, created_at, updated_at, superseded_by "
 	    "FROM runs WHERE id = ?",
@@ -86,6 +90,9 @@ struct store {
 	sqlite3_stmt	*stmt[STMT_MAX];
 	int		 in_tx;
 };
+
+static int	store_run_supersede_others(struct store *, int64_t,
+		    const char *, const char *, int64_t);
 
 static void
 store_log_error(struct store *st, const char *what)
@@ -326,17 +333,48 @@ store_run_add(struct store *st, const struct store_run_new *r)
 		return (-1);
 	id = sqlite3_last_insert_rowid(st->db);
 
-	if (r->supersede && strncmp(r->ref, "refs/heads/", 11) == 0) {
-		s = st->stmt[STMT_RUN_SUPERSEDE];
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, now);
-		store_bind_text(s, 3, r->project);
-		store_bind_text(s, 4, r->ref);
-		sqlite3_bind_int64(s, 5, id);
-		if (store_step_done(st, STMT_RUN_SUPERSEDE) != 0)
-			return (-1);
-	}
+	if (r->supersede && strncmp(r->ref, "refs/heads/", 11) == 0 &&
+	    store_run_supersede_others(st, id, r->project, r->ref, now) != 0)
+		return (-1);
 	return (id);
+}
+
+/* Mark the other queued runs of run id's branch superseded by it. */
+static int
+store_run_supersede_others(struct store *st, int64_t id, const char *project,
+    const char *ref, int64_t now)
+{
+	sqlite3_stmt	*s = st->stmt[STMT_RUN_SUPERSEDE];
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	store_bind_text(s, 3, project);
+	store_bind_text(s, 4, ref);
+	sqlite3_bind_int64(s, 5, id);
+	return (store_step_done(st, STMT_RUN_SUPERSEDE));
+}
+
+/*
+ * A push made commit of run id the head of its branch again (a force push
+ * back): if that run was superseded, queue it again and supersede the
+ * other queued runs of the branch instead. Returns 0 or -1.
+ */
+int
+store_run_requeue(struct store *st, int64_t id, const char *project,
+    const char *ref)
+{
+	sqlite3_stmt	*s = st->stmt[STMT_RUN_REQUEUE];
+	int64_t		 now = now_ms();
+
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, id);
+	if (store_step_done(st, STMT_RUN_REQUEUE) != 0)
+		return (-1);
+	if (sqlite3_changes(st->db) == 0)
+		return (0);
+	log_info("run %lld: queued again, its commit is the head of %s "
+	    "again", (long long)id, ref);
+	return (store_run_supersede_others(st, id, project, ref, now));
 }
 
 static json_t *

@@ -31,6 +31,8 @@ int		 store_delivery_add(struct store *, const char *, const char *,
 int64_t		 store_run_find(struct store *, const char *, const char *,
 		     const char *);
 int64_t		 store_run_add(struct store *, const struct store_run_new *);
+int		 store_run_requeue(struct store *, int64_t, const char *,
+		     const char *);
 struct json_t	*store_runs_list(struct store *, const char *, const char *,
 		     int);
 struct json_t	*store_run_get(struct store *, int64_t);

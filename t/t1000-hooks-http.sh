@@ -38,7 +38,7 @@ runs_count() {
 
 test_expect 'setup' '
 	write_config <<-EOF &&
-	limits: {body_bytes: 1048576, connections: 8, request_timeout: 1s}
+	limits: {body_bytes: 1048576, inflight_bytes: 2000000, connections: 8, request_timeout: 1s}
 	projects:
 	  - name: shop
 	    repo: https://github.com/acme/shop.git
@@ -96,7 +96,7 @@ test_expect 'a signature over other bytes (body changed in transit) is 401' '
 
 test_expect 'an unknown project is 404' '
 	hook push.json push d-4 s3cret nosuch &&
-	expect_code 404 && jq -e ".error | test(\"no project named\")" body
+	expect_code 404 && jq -e ".error | test(\"no such project\")" body
 '
 
 test_expect 'GET on a hook is 405' '
@@ -241,6 +241,7 @@ test_expect 'connections over the cap get 503, and the cap frees up' '
 	sleep 0.1 &&
 	curl -sS -o body -w "%{http_code}" "$T_URL/healthz" >code;
 	expect_code 503 && jq -e ".error == \"too many connections\"" body &&
+	api /healthz && expect_code 200 &&
 	for i in 3 4 5 6 7 8 9 10; do eval "exec $i>&-"; done &&
 	sleep 0.2 &&
 	curl -sS -o body -w "%{http_code}" "$T_URL/healthz" >code &&
@@ -265,9 +266,63 @@ test_expect '20,000 pipelined requests on one connection are all answered' '
 	curl -sS -o /dev/null -w "%{http_code}" "$T_URL/healthz" >code && expect_code 200
 '
 
+test_expect 'a path that is not UTF-8 gets a JSON 404, and ferryd lives on' '
+	tcp_open 3 &&
+	printf "GET /\377\376 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >&3 &&
+	timeout 5 cat <&3 >resp && exec 3>&- &&
+	grep "^HTTP/1.1 404" resp && tail -n 1 resp | jq -e ".error" &&
+	curl -sS -o /dev/null -w "%{http_code}" "$T_URL/healthz" >code && expect_code 200
+'
+
+test_expect 'bare LF line endings are refused (no smuggling by ambiguity)' '
+	tcp_open 3 &&
+	printf "POST /hooks/shop HTTP/1.1\nA: b\n\nContent-Length: 5\r\n\r\nhello" >&3 &&
+	timeout 5 head -n 1 <&3 >status && exec 3>&- &&
+	grep "^HTTP/1.1 400" status
+'
+
+test_expect 'a hook for no project is refused before its body is read' '
+	tcp_open 3 &&
+	printf "POST /hooks/nosuch HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n\r\n" >&3 &&
+	timeout 0.8 head -n 1 <&3 >status && exec 3>&- &&
+	grep "^HTTP/1.1 404" status
+'
+
+test_expect 'bodies in flight are capped: the next one gets 503' '
+	tcp_open 3 && tcp_open 4 &&
+	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" >&3 &&
+	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" >&4 &&
+	sleep 0.1 &&
+	sig=$(sign s3cret push.json) &&
+	post /hooks/shop push.json -H "X-GitHub-Event: push" -H "X-Hub-Signature-256: $sig" &&
+	expect_code 503 && jq -e ".error | test(\"in flight\")" body &&
+	exec 3>&- 4>&- && sleep 0.1 &&
+	post /hooks/shop push.json -H "X-GitHub-Event: push" -H "X-Hub-Signature-256: $sig" -H "X-GitHub-Delivery: d-1" &&
+	expect_code 200
+'
+
+test_expect 'HTTP/1.0 keep-alive is answered with Connection: keep-alive' '
+	curl -sS -0 -H "Connection: keep-alive" -D hdrs -o /dev/null "$T_URL/healthz" &&
+	grep -i "^Connection: keep-alive" hdrs &&
+	curl -sS -D hdrs2 -o /dev/null -H "Connection: keep-alive, close" "$T_URL/healthz" &&
+	grep -i "^Connection: close" hdrs2
+'
+
 test_expect 'everything accepted before is still there' '
-	test "$(runs_count)" = 2 &&
-	stop_daemon
+	test "$(runs_count)" = 2
+'
+
+test_expect 'SIGTERM waits for a request that is still arriving' '
+	gh_push refs/heads/main $SHA1 6666666666666666666666666666666666666666 >late.json &&
+	sig=$(sign s3cret late.json) && len=$(wc -c <late.json) &&
+	tcp_open 3 &&
+	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: late\r\nX-Hub-Signature-256: %s\r\nContent-Length: %s\r\n\r\n" "$sig" "$len" >&3 &&
+	head -c 100 late.json >&3 && sleep 0.1 &&
+	kill -TERM $T_PID && sleep 0.2 &&
+	tail -c +101 late.json >&3 &&
+	timeout 5 cat <&3 >resp; exec 3>&- &&
+	grep "^HTTP/1.1 202" resp && grep -i "^Connection: close" resp &&
+	wait $T_PID && T_PID=
 '
 
 test_done

@@ -54,6 +54,22 @@ test_expect 'the newer queued run superseded the older one of the branch' '
 	test "$(state_of $(cat run_b))" = queued
 '
 
+test_expect 'a force push back to an older commit queues its run again' '
+	push refs/heads/back $A | send shop push f-1 && expect_code 202 && fa=$(jq ".runs[0]" body) &&
+	push refs/heads/back $B | send shop push f-2 && expect_code 202 && fb=$(jq ".runs[0]" body) &&
+	test "$(state_of $fa)" = superseded &&
+	push refs/heads/back $A | send shop push f-3 && expect_code 202 &&
+	test "$(jq ".runs[0]" body)" = "$fa" &&
+	test "$(state_of $fa)" = queued && test "$(state_of $fb)" = superseded &&
+	jq -e ".superseded_by == $fa" body
+'
+
+test_expect 'a late merge event of a superseded commit does not queue it again' '
+	merge back $B 9 | send shop pull_request f-4 && expect_code 202 &&
+	test "$(jq ".runs[0]" body)" = "$fb" &&
+	test "$(state_of $fb)" = superseded && test "$(state_of $fa)" = queued
+'
+
 test_expect 'a run of another branch and a tag are not superseded' '
 	push refs/heads/dev $C | send shop push p-5 && expect_code 202 && dev=$(jq ".runs[0]" body) &&
 	push refs/tags/v1.0.0 $C | send shop push p-6 && expect_code 202 && tag=$(jq ".runs[0]" body) &&

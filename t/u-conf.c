@@ -158,6 +158,11 @@ test_errors(void)
 	    "    secret: y\n", head);
 	expect_error(t, "project a: defined twice", "duplicate project");
 	free(t);
+	xasprintf(&t, "%s  - name: a\n    repo: r\n    provider: github\n"
+	    "    provider: gitlab\n    secret: x\n", head);
+	expect_error(t, "ferry.yaml:6:5: project: key \"provider\" given twice",
+	    "a key given twice is an error");
+	free(t);
 	expect_error("listen: 127.0.0.1:0\nlimits: {body_bytes: lots}\n",
 	    "ferry.yaml:2:22: body_bytes: expected a number",
 	    "bad number with position");
