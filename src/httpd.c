@@ -1,6 +1,6 @@
 /*
- * The HTTP server. Each connection is a bufferevent with a small state
- * machine: read the head (at most HTTPD_HEAD_MAX bytes), read a body of
+ * The HTTP server. Each connection is a socket with two evbuffers and a
+ * small state machine: read the head (at most HTTPD_HEAD_MAX bytes), read a body of
  * Content-Length bytes (refused with 413 before it is read when it is over
  * the limit), hand the request to the callback, wait for its reply, then
  * either read the next request (keep-alive) or close once the reply is
@@ -24,7 +24,6 @@
 #include <arpa/inet.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <jansson.h>
@@ -65,7 +64,13 @@ struct httpd_listener {
 
 struct httpd_conn {
 	struct httpd		*httpd;
-	struct bufferevent	*bev;
+	evutil_socket_t		 fd;
+	struct evbuffer		*in;
+	struct evbuffer		*out;
+	struct event		*rev;		/* readable */
+	struct event		*wev;		/* writable, while output waits */
+	struct event		*closer;	/* frees the connection */
+	int			 reading;	/* rev is added */
 	struct event		*deadline;
 	struct event		*resume;	/* next pipelined request */
 	enum httpd_state	 state;
@@ -109,7 +114,8 @@ struct httpd {
 };
 
 static void	httpd_conn_free(struct httpd_conn *);
-static void	httpd_conn_read_cb(struct bufferevent *, void *);
+static void	httpd_conn_process(struct httpd_conn *);
+static void	httpd_conn_reading(struct httpd_conn *);
 static void	httpd_send(struct httpd_conn *, int, const char *,
 		    const char *, size_t, int, int);
 
@@ -210,7 +216,7 @@ static void
 httpd_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct httpd_conn	*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer		*in = c->in;
 
 	if (c->state == HTTPD_READ_HEAD && evbuffer_get_length(in) == 0 &&
 	    c->req == NULL) {
@@ -238,27 +244,125 @@ httpd_conn_free(struct httpd_conn *c)
 	LIST_REMOVE(c, entry);
 	event_free(c->deadline);
 	event_free(c->resume);
-	bufferevent_free(c->bev);
+	event_free(c->closer);
+	event_free(c->rev);
+	event_free(c->wev);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	evutil_closesocket(c->fd);
 	h->nconns--;
 	free(c);
 }
 
+/* Free the connection from the loop, never under a caller that uses it. */
 static void
-httpd_conn_write_cb(struct bufferevent *bev, void *arg)
+httpd_conn_closer_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct httpd_conn	*c = arg;
+	httpd_conn_free(arg);
+}
 
+/*
+ * Write what the output holds at once: most replies fit the socket buffer,
+ * and then no writable event is ever registered. What is left waits for
+ * one, which also bounds a peer that stops reading (the timeout).
+ */
+static void
+httpd_conn_flush(struct httpd_conn *c)
+{
+	struct timeval	tv;
+	int		n;
+
+	while (evbuffer_get_length(c->out) > 0) {
+		n = evbuffer_write(c->out, c->fd);
+		if (n > 0)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR))
+			break;
+		event_active(c->closer, 0, 0);	/* reset, broken pipe */
+		return;
+	}
+	if (evbuffer_get_length(c->out) > 0) {
+		tv.tv_sec = c->httpd->limits.timeout_ms / 1000;
+		tv.tv_usec = (c->httpd->limits.timeout_ms % 1000) * 1000;
+		event_add(c->wev, &tv);
+		return;
+	}
+	event_del(c->wev);
 	if (c->state == HTTPD_CLOSING)
-		httpd_conn_free(c);
+		event_active(c->closer, 0, 0);
 }
 
 static void
-httpd_conn_event_cb(struct bufferevent *bev, short what, void *arg)
+httpd_conn_writable_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct httpd_conn	*c = arg;
 
-	/* EOF, error or a stalled write: nothing more can be said. */
-	httpd_conn_free(c);
+	if (what & EV_TIMEOUT) {
+		log_debug("httpd: %s: reply not taken in time", c->peer);
+		httpd_conn_free(c);
+		return;
+	}
+	httpd_conn_flush(c);
+}
+
+/* How much input the connection may hold in its current state. */
+static size_t
+httpd_conn_input_cap(struct httpd_conn *c)
+{
+	if (c->state == HTTPD_READ_BODY)
+		return (c->content_length + HTTPD_HEAD_MAX + 1);
+	return (HTTPD_HEAD_MAX + 1);
+}
+
+/* Watch the socket for input when there is room for it, else stop. */
+static void
+httpd_conn_reading(struct httpd_conn *c)
+{
+	int	want;
+
+	want = c->state != HTTPD_CLOSING &&
+	    evbuffer_get_length(c->in) < httpd_conn_input_cap(c);
+	if (want && !c->reading)
+		event_add(c->rev, NULL);
+	else if (!want && c->reading)
+		event_del(c->rev);
+	c->reading = want;
+}
+
+/*
+ * Input: one read of up to 64 KB straight into the buffer (no FIONREAD
+ * probe, no 4 KB slices), then the state machine. End of file or an error
+ * ends the connection; a request waiting for its reply is orphaned.
+ */
+static void
+httpd_conn_readable_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_conn	*c = arg;
+	struct evbuffer_iovec	 v;
+	size_t			 room, len = evbuffer_get_length(c->in);
+	ssize_t			 n;
+
+	room = httpd_conn_input_cap(c);
+	room = room > len ? room - len : 0;
+	if (room > 65536)
+		room = 65536;
+	if (room == 0) {
+		httpd_conn_reading(c);
+		return;
+	}
+	if (evbuffer_reserve_space(c->in, (ev_ssize_t)room, &v, 1) < 1)
+		return;
+	n = read(c->fd, v.iov_base, room);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		httpd_conn_free(c);
+		return;
+	}
+	v.iov_len = (size_t)n;
+	evbuffer_commit_space(c->in, &v, 1);
+	httpd_conn_process(c);
 }
 
 /*
@@ -269,7 +373,7 @@ static void
 httpd_send(struct httpd_conn *c, int code, const char *ctype,
     const char *body, size_t len, int keep_open, int http10)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = c->out;
 
 	if (c->httpd->stopping)
 		keep_open = 0;
@@ -284,19 +388,19 @@ httpd_send(struct httpd_conn *c, int code, const char *ctype,
 	if (keep_open) {
 		c->state = HTTPD_READ_HEAD;
 		httpd_arm_deadline(c);
-		bufferevent_enable(c->bev, EV_READ);
 		/*
 		 * A pipelined request may already be buffered. It is read
 		 * from the loop, not from here: a recursive call per buffered
 		 * request would let a client exhaust the stack.
 		 */
-		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		if (evbuffer_get_length(c->in) > 0)
 			event_active(c->resume, 0, 0);
 	} else {
 		c->state = HTTPD_CLOSING;
 		evtimer_del(c->deadline);
-		bufferevent_disable(c->bev, EV_READ);
 	}
+	httpd_conn_reading(c);
+	httpd_conn_flush(c);
 }
 
 /* An error found while reading a request: answer it and close. */
@@ -489,16 +593,16 @@ httpd_dispatch(struct httpd_conn *c)
 
 	c->state = HTTPD_WAIT_REPLY;
 	evtimer_del(c->deadline);
-	bufferevent_disable(c->bev, EV_READ);
+	httpd_conn_reading(c);
 	c->httpd->pending++;
 	c->httpd->cb(req, c->httpd->arg);
 }
 
+/* Advance the state machine over what the input holds. */
 static void
-httpd_conn_read_cb(struct bufferevent *bev, void *arg)
+httpd_conn_process(struct httpd_conn *c)
 {
-	struct httpd_conn	*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*in = c->in;
 	struct evbuffer_ptr	 p;
 	const char		*msg = NULL, *expect;
 	char			*head;
@@ -540,12 +644,12 @@ httpd_conn_read_cb(struct bufferevent *bev, void *arg)
 		if (c->req->http11 && expect != NULL &&
 		    strcasecmp(expect, "100-continue") == 0 &&
 		    c->content_length > evbuffer_get_length(in))
-			evbuffer_add_printf(bufferevent_get_output(bev),
+			evbuffer_add_printf(c->out,
 			    "HTTP/1.1 100 Continue\r\n\r\n");
-		/* Hold at most this body and the head of the next request. */
-		bufferevent_setwatermark(bev, EV_READ, 0, c->content_length +
-		    HTTPD_HEAD_MAX + 1);
 		c->state = HTTPD_READ_BODY;
+		httpd_conn_reading(c);
+		if (evbuffer_get_length(c->out) > 0)
+			httpd_conn_flush(c);
 	}
 	if (c->state == HTTPD_READ_BODY) {
 		if (evbuffer_get_length(in) < c->content_length)
@@ -554,7 +658,6 @@ httpd_conn_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, c->req->body, c->content_length);
 		c->req->body[c->content_length] = '\0';
 		c->req->bodylen = c->content_length;
-		bufferevent_setwatermark(bev, EV_READ, 0, HTTPD_HEAD_MAX + 1);
 		httpd_dispatch(c);
 	}
 }
@@ -565,7 +668,7 @@ httpd_resume_cb(evutil_socket_t fd, short what, void *arg)
 	struct httpd_conn	*c = arg;
 
 	if (c->state == HTTPD_READ_HEAD)
-		httpd_conn_read_cb(c->bev, c);
+		httpd_conn_process(c);
 }
 
 static void
@@ -578,7 +681,6 @@ httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	static const char	 busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: application/json\r\nContent-Length: 33\r\n"
 	    "Connection: close\r\n\r\n{\"error\":\"too many connections\"}\n";
-	struct timeval		 tv;
 	int			 one = 1;
 	ssize_t			 n;
 
@@ -614,25 +716,25 @@ httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	} else
 		snprintf(c->peer, sizeof c->peer, "unix");
-	c->bev = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		evutil_closesocket(fd);
-		free(c);
-		return;
-	}
+	c->fd = fd;
+	evutil_make_socket_nonblocking(fd);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->rev = event_new(h->base, fd, EV_READ | EV_PERSIST,
+	    httpd_conn_readable_cb, c);
+	c->wev = event_new(h->base, fd, EV_WRITE | EV_PERSIST,
+	    httpd_conn_writable_cb, c);
 	c->deadline = evtimer_new(h->base, httpd_deadline_cb, c);
 	c->resume = event_new(h->base, -1, 0, httpd_resume_cb, c);
-	bufferevent_setcb(c->bev, httpd_conn_read_cb, httpd_conn_write_cb,
-	    httpd_conn_event_cb, c);
-	/* The write timeout bounds a peer that stops reading our reply. */
-	tv.tv_sec = h->limits.timeout_ms / 1000;
-	tv.tv_usec = (h->limits.timeout_ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTPD_HEAD_MAX + 1);
-	bufferevent_enable(c->bev, EV_READ);
+	c->closer = event_new(h->base, -1, 0, httpd_conn_closer_cb, c);
+	if (c->in == NULL || c->out == NULL || c->rev == NULL ||
+	    c->wev == NULL || c->deadline == NULL || c->resume == NULL ||
+	    c->closer == NULL)
+		fatalx("httpd: out of memory for a connection");
 	LIST_INSERT_HEAD(&h->conns, c, entry);
 	h->nconns++;
 	c->state = HTTPD_READ_HEAD;
+	httpd_conn_reading(c);
 	httpd_arm_deadline(c);
 }
 
@@ -826,8 +928,8 @@ httpd_pending(struct httpd *h)
 		return (1);
 	LIST_FOREACH(c, &h->conns, entry) {
 		if (c->state == HTTPD_CLOSING || c->state == HTTPD_READ_BODY ||
-		    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 ||
-		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		    evbuffer_get_length(c->in) > 0 ||
+		    evbuffer_get_length(c->out) > 0)
 			return (1);
 	}
 	return (0);
