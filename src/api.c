@@ -6,9 +6,16 @@
  */
 #include "config.h"
 
+#include <event2/event.h>
 #include <jansson.h>
 
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +25,7 @@
 #include "headers.h"
 #include "httpd.h"
 #include "ingest.h"
+#include "runner.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -25,21 +33,40 @@
 #define API_LIST_DEFAULT	50
 #define API_LIST_MAX		10000
 
+/* A client following a stage's log as it grows. */
+struct api_follow {
+	struct api		*api;
+	struct httpd_req	*req;
+	int64_t			 run;
+	char			*stage;
+	char			*path;
+	off_t			 offset;
+	struct event		*timer;
+	LIST_ENTRY(api_follow)	 entry;
+};
+
 struct api {
-	struct store		*store;
-	struct ingest		*ingest;
-	const struct conf	*conf;
+	struct event_base		*base;
+	struct store			*store;
+	struct ingest			*ingest;
+	struct runner			*runner;
+	const struct conf		*conf;
+	LIST_HEAD(, api_follow)		 follows;
 };
 
 struct api *
-api_new(struct store *store, struct ingest *ingest, const struct conf *conf)
+api_new(struct event_base *base, struct store *store, struct ingest *ingest,
+    struct runner *runner, const struct conf *conf)
 {
 	struct api	*api;
 
 	api = xcalloc(1, sizeof *api);
+	api->base = base;
 	api->store = store;
 	api->ingest = ingest;
+	api->runner = runner;
 	api->conf = conf;
+	LIST_INIT(&api->follows);
 	return (api);
 }
 
@@ -49,9 +76,33 @@ api_set_conf(struct api *api, const struct conf *conf)
 	api->conf = conf;
 }
 
+static void
+api_follow_end(struct api_follow *f)
+{
+	LIST_REMOVE(f, entry);
+	event_free(f->timer);
+	httpd_stream_end(f->req);
+	free(f->stage);
+	free(f->path);
+	free(f);
+}
+
+/* End every log stream (shutdown). */
+void
+api_shutdown(struct api *api)
+{
+	struct api_follow	*f;
+
+	while ((f = LIST_FIRST(&api->follows)) != NULL)
+		api_follow_end(f);
+}
+
 void
 api_free(struct api *api)
 {
+	if (api == NULL)
+		return;
+	api_shutdown(api);
 	free(api);
 }
 
@@ -135,7 +186,201 @@ api_run_get(struct api *api, struct httpd_req *req, const char *ids)
 		httpd_reply_error(req, 404, "no run %lld", id);
 		return;
 	}
+	json_object_set_new(run, "stages", store_stages_get(api->store, id));
+	json_object_set_new(run, "outputs", store_outputs_get(api->store, id));
 	httpd_reply_json(req, 200, run);
+}
+
+/* A positive run id from text, or -1. */
+static long long
+api_run_id(const char *s, size_t len)
+{
+	long long	id = 0;
+	size_t		i;
+
+	if (len == 0 || len > 18)
+		return (-1);
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return (-1);
+		id = id * 10 + (s[i] - '0');
+	}
+	return (id > 0 ? id : -1);
+}
+
+/* Stage names are [A-Za-z0-9._-]+; anything else never names a file. */
+static int
+api_stage_name_ok(const char *s)
+{
+	size_t	i;
+
+	if (*s == '\0' || *s == '.' || strlen(s) > 64)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Send what the log has beyond the offset; end the stream when the stage
+ * can write no more and everything was sent, or the client is gone.
+ */
+static void
+api_follow_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct api_follow	*f = arg;
+	struct timeval		 tv = { 0, 100000 };
+	char			 buf[65536];
+	ssize_t			 n = 0;
+	int			 lfd, open_;
+
+	open_ = runner_stage_open(f->api->runner, f->run, f->stage);
+	if (httpd_stream_backlog(f->req) < (1u << 20) &&
+	    (lfd = open(f->path, O_RDONLY | O_CLOEXEC)) != -1) {
+		while ((n = pread(lfd, buf, sizeof buf, f->offset)) > 0) {
+			if (httpd_stream_write(f->req, buf, (size_t)n) != 0) {
+				close(lfd);
+				api_follow_end(f);
+				return;
+			}
+			f->offset += n;
+			if (httpd_stream_backlog(f->req) >= (1u << 20))
+				break;
+		}
+		close(lfd);
+	}
+	if (!open_ && n <= 0 && httpd_stream_backlog(f->req) < (1u << 20)) {
+		api_follow_end(f);
+		return;
+	}
+	if (httpd_stream_write(f->req, "", 0) != 0 || (!open_ && n < 0)) {
+		api_follow_end(f);
+		return;
+	}
+	evtimer_add(f->timer, &tv);
+}
+
+/* GET /api/v1/runs/<id>/logs/<stage>[?follow=1] */
+static void
+api_run_log(struct api *api, struct httpd_req *req, long long id,
+    const char *stage)
+{
+	struct api_follow	*f;
+	json_t			*run;
+	char			*path, *follow, *text, *cause = NULL;
+	size_t			 len;
+
+	if (!api_stage_name_ok(stage)) {
+		httpd_reply_error(req, 400, "invalid stage name");
+		return;
+	}
+	if ((run = store_run_get(api->store, id)) == NULL) {
+		httpd_reply_error(req, 404, "no run %lld", id);
+		return;
+	}
+	json_decref(run);
+	path = runner_log_path(api->conf, id, stage);
+	follow = httpd_query_get(req, "follow");
+	if (follow != NULL && strcmp(follow, "0") != 0 &&
+	    strcmp(follow, "false") != 0) {
+		free(follow);
+		if (httpd_stream_begin(req, 200, "text/plain; charset=utf-8") !=
+		    0) {
+			httpd_stream_end(req);
+			free(path);
+			return;
+		}
+		f = xcalloc(1, sizeof *f);
+		f->api = api;
+		f->req = req;
+		f->run = id;
+		f->stage = xstrdup(stage);
+		f->path = path;
+		f->timer = evtimer_new(api->base, api_follow_cb, f);
+		LIST_INSERT_HEAD(&api->follows, f, entry);
+		api_follow_cb(-1, 0, f);
+		return;
+	}
+	free(follow);
+	text = read_file(path, 1u << 30, &len, &cause);
+	free(path);
+	if (text == NULL) {
+		httpd_reply_error(req, 404, "no log for stage %s of run %lld "
+		    "(yet)", stage, id);
+		free(cause);
+		return;
+	}
+	httpd_reply(req, 200, "text/plain; charset=utf-8", text, len);
+	free(text);
+}
+
+/* POST /api/v1/runs/<id>/cancel and /retry */
+static void
+api_run_action(struct api *api, struct httpd_req *req, long long id,
+    const char *action)
+{
+	char	*cause = NULL;
+	int64_t	 nid;
+
+	if (strcmp(httpd_req_method(req), "POST") != 0) {
+		httpd_reply_error(req, 405, "%s is a POST", action);
+		return;
+	}
+	if (strcmp(action, "cancel") == 0) {
+		if (runner_cancel(api->runner, id, &cause) != 0) {
+			httpd_reply_error(req, strncmp(cause, "no run", 6) == 0 ?
+			    404 : 409, "%s", cause);
+			free(cause);
+			return;
+		}
+		httpd_reply_json(req, 202, json_pack("{s:I, s:s}", "run",
+		    (json_int_t)id, "status", "cancel requested"));
+		return;
+	}
+	if ((nid = runner_retry(api->runner, id, &cause)) == -1) {
+		httpd_reply_error(req, strncmp(cause, "no run", 6) == 0 ? 404 :
+		    409, "%s", cause);
+		free(cause);
+		return;
+	}
+	httpd_reply_json(req, 202, json_pack("{s:I, s:I}", "run",
+	    (json_int_t)nid, "retry_of", (json_int_t)id));
+}
+
+/* POST /api/v1/projects/<name>/runs {"ref": "main"} */
+static void
+api_trigger(struct api *api, struct httpd_req *req, const char *project)
+{
+	const char	*body, *ref;
+	size_t		 len;
+	json_error_t	 err;
+	json_t		*o;
+	char		*cause = NULL;
+	int64_t		 id;
+
+	if (strcmp(httpd_req_method(req), "POST") != 0) {
+		httpd_reply_error(req, 405, "a run is started with POST");
+		return;
+	}
+	body = httpd_req_body(req, &len);
+	if ((o = json_loadb(body, len, 0, &err)) == NULL ||
+	    (ref = json_string_value(json_object_get(o, "ref"))) == NULL) {
+		httpd_reply_error(req, 400, "expected a JSON body "
+		    "{\"ref\": \"main\"}");
+		json_decref(o);
+		return;
+	}
+	if ((id = runner_trigger(api->runner, project, ref, &cause)) == -1) {
+		httpd_reply_error(req, strncmp(cause, "no project", 10) == 0 ?
+		    404 : 400, "%s", cause);
+		free(cause);
+	} else
+		httpd_reply_json(req, 202, json_pack("{s:I}", "run",
+		    (json_int_t)id));
+	json_decref(o);
 }
 
 static void
@@ -158,6 +403,39 @@ api_v1(struct api *api, struct httpd_req *req, const char *rest)
 		else
 			api_run_get(api, req, rest + 5);
 		return;
+	}
+	if (strncmp(rest, "runs/", 5) == 0) {
+		const char *id_end = strchr(rest + 5, '/');
+		long long id = api_run_id(rest + 5, (size_t)(id_end - rest - 5));
+		if (id == -1) {
+			httpd_reply_error(req, 400, "a run id is a positive "
+			    "number");
+			return;
+		}
+		if (strncmp(id_end, "/logs/", 6) == 0 &&
+		    strchr(id_end + 6, '/') == NULL) {
+			if (strcmp(method, "GET") != 0)
+				httpd_reply_error(req, 405, "logs are read "
+				    "with GET");
+			else
+				api_run_log(api, req, id, id_end + 6);
+			return;
+		}
+		if (strcmp(id_end, "/cancel") == 0 ||
+		    strcmp(id_end, "/retry") == 0) {
+			api_run_action(api, req, id, id_end + 1);
+			return;
+		}
+	}
+	if (strncmp(rest, "projects/", 9) == 0) {
+		const char *slash = strchr(rest + 9, '/');
+		if (slash != NULL && strcmp(slash, "/runs") == 0) {
+			char *name = xstrndup(rest + 9,
+			    (size_t)(slash - rest - 9));
+			api_trigger(api, req, name);
+			free(name);
+			return;
+		}
 	}
 	httpd_reply_error(req, 404, "no API endpoint %.100s", rest);
 }

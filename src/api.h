@@ -12,7 +12,12 @@ struct httpd_req;
 struct ingest;
 struct store;
 
-struct api	*api_new(struct store *, struct ingest *, const struct conf *);
+struct event_base;
+struct runner;
+
+struct api	*api_new(struct event_base *, struct store *, struct ingest *,
+		     struct runner *, const struct conf *);
+void		 api_shutdown(struct api *);
 void		 api_set_conf(struct api *, const struct conf *);
 void		 api_request_cb(struct httpd_req *, void *);
 int		 api_head_cb(const struct httpd_req *, void *, const char **);

@@ -364,6 +364,115 @@ conf_generic_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	return (0);
 }
 
+/*
+ * A mapping of variables for stages: NAME: value. With secret, each value
+ * is a file whose first line is read (relative to the config file). Names
+ * are shell-style and never FERRY_*, which ferry sets itself.
+ */
+static int
+conf_vars(struct conf_parse *p, yaml_node_t *n, const char *what,
+    struct conf_var **out, size_t *nout, int secret)
+{
+	yaml_node_pair_t	*pair;
+	yaml_node_t		*k, *v;
+	const char		*name, *value, *c;
+	char			*path, *cause = NULL, *data;
+	size_t			 len;
+	int			 rc = 0;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		conf_error(p, n, "%s: expected a mapping of NAME: value", what);
+		return (-1);
+	}
+	for (pair = n->data.mapping.pairs.start;
+	    pair < n->data.mapping.pairs.top; pair++) {
+		k = yaml_document_get_node(p->doc, pair->key);
+		v = yaml_document_get_node(p->doc, pair->value);
+		if ((name = conf_scalar(p, k, what)) == NULL ||
+		    (value = conf_scalar(p, v, name)) == NULL) {
+			rc = -1;
+			continue;
+		}
+		for (c = name; *c != '\0'; c++) {
+			if (!(isalpha((unsigned char)*c) || *c == '_' ||
+			    (c > name && isdigit((unsigned char)*c))))
+				break;
+		}
+		if (*name == '\0' || *c != '\0' ||
+		    strncmp(name, "FERRY_", 6) == 0) {
+			conf_error(p, k, "%s: \"%s\" is not a variable name "
+			    "(letters, digits, _; not FERRY_*)", what, name);
+			rc = -1;
+			continue;
+		}
+		if (secret) {
+			path = conf_path(p->conf, value);
+			data = read_secret(path, &len, &cause);
+			free(path);
+			if (data == NULL) {
+				conf_error(p, v, "%s: %s", name, cause);
+				free(cause);
+				cause = NULL;
+				rc = -1;
+				continue;
+			}
+		} else
+			data = xstrdup(value);
+		*out = xreallocarray(*out, *nout + 1, sizeof **out);
+		(*out)[*nout].name = xstrdup(name);
+		(*out)[*nout].value = data;
+		(*nout)++;
+	}
+	return (rc);
+}
+
+static void
+conf_vars_free(struct conf_var *v, size_t n, int secret)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		if (secret)
+			freezero_str(v[i].value);
+		else
+			free(v[i].value);
+	}
+	free(v);
+}
+
+/* credentials: {token_file, username, password_file, ssh_key_file} */
+static int
+conf_credentials_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
+    yaml_node_t *v, void *arg)
+{
+	struct conf_project	*pr = arg;
+	char			**slot, *s;
+
+	if (strcmp(key, "token_file") == 0)
+		slot = &pr->token_file;
+	else if (strcmp(key, "username") == 0)
+		slot = &pr->username;
+	else if (strcmp(key, "password_file") == 0)
+		slot = &pr->password_file;
+	else if (strcmp(key, "ssh_key_file") == 0)
+		slot = &pr->ssh_key_file;
+	else {
+		conf_error(p, k, "unknown credentials key \"%s\" (expected "
+		    "token_file, username, password_file or ssh_key_file)",
+		    key);
+		return (-1);
+	}
+	if ((s = conf_string(p, v, key)) == NULL)
+		return (-1);
+	if (slot != &pr->username) {
+		*slot = conf_path(p->conf, s);
+		free(s);
+	} else
+		*slot = s;
+	return (0);
+}
+
 /* What a project's parse keeps besides the project itself. */
 struct conf_project_parse {
 	struct conf_project	*pr;
@@ -431,6 +540,22 @@ conf_project_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	if (strcmp(key, "supersede") == 0)
 		return (conf_bool(p, v, key, &pr->supersede));
+	if (strcmp(key, "concurrency") == 0) {
+		long long n;
+		if (conf_number(p, v, key, 1, 64, &n) != 0)
+			return (-1);
+		pr->concurrency = (int)n;
+		return (0);
+	}
+	if (strcmp(key, "env") == 0)
+		return (conf_vars(p, v, key, &pr->env, &pr->nenv, 0));
+	if (strcmp(key, "secrets") == 0)
+		return (conf_vars(p, v, key, &pr->secrets, &pr->nsecrets, 1));
+	if (strcmp(key, "required_files") == 0)
+		return (conf_strings(p, v, key, &pr->required_files,
+		    &pr->nrequired_files));
+	if (strcmp(key, "credentials") == 0)
+		return (conf_mapping(p, v, key, conf_credentials_pair, pr));
 	if (strcmp(key, "generic") == 0) {
 		pp->has_generic = 1;
 		return (conf_mapping(p, v, key, conf_generic_pair,
@@ -464,7 +589,8 @@ conf_project_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	conf_error(p, k, "unknown project key \"%s\" (expected name, repo, "
 	    "provider, secret_file, secret_credential, secret, triggers, "
-	    "supersede or generic)", key);
+	    "supersede, generic, concurrency, env, secrets, required_files "
+	    "or credentials)", key);
 	return (-1);
 }
 
@@ -657,6 +783,60 @@ conf_store_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 }
 
 static int
+conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
+    yaml_node_t *v, void *arg)
+{
+	struct conf	*conf = p->conf;
+	const char	*s;
+	int64_t		*ms = NULL;
+	long long	 n;
+
+	if (strcmp(key, "concurrency") == 0) {
+		/* 0: queue runs but run none (a receive-only ferryd). */
+		if (conf_number(p, v, key, 0, 256, &n) != 0)
+			return (-1);
+		conf->exec_concurrency = (int)n;
+		return (0);
+	}
+	if (strcmp(key, "log_bytes") == 0) {
+		if (conf_number(p, v, key, 4096, 1LL << 34, &n) != 0)
+			return (-1);
+		conf->exec_log_bytes = (size_t)n;
+		return (0);
+	}
+	if (strcmp(key, "keep_failed_worktrees") == 0)
+		return (conf_bool(p, v, key, &conf->exec_keep_failed));
+	if (strcmp(key, "path") == 0) {
+		free(conf->exec_path);
+		return ((conf->exec_path = conf_string(p, v, key)) == NULL ?
+		    -1 : 0);
+	}
+	if (strcmp(key, "ferry") == 0) {
+		free(conf->exec_ferry);
+		return ((conf->exec_ferry = conf_string(p, v, key)) == NULL ?
+		    -1 : 0);
+	}
+	if (strcmp(key, "kill_grace") == 0)
+		ms = &conf->exec_grace_ms;
+	else if (strcmp(key, "stage_timeout") == 0)
+		ms = &conf->exec_stage_timeout_ms;
+	if (ms != NULL) {
+		if ((s = conf_scalar(p, v, key)) == NULL)
+			return (-1);
+		if (parse_duration(s, ms) != 0 || *ms < 1) {
+			conf_error(p, v, "%s: expected a duration such as 90s, "
+			    "10m or 1h, found \"%s\"", key, s);
+			return (-1);
+		}
+		return (0);
+	}
+	conf_error(p, k, "unknown executor key \"%s\" (expected concurrency, "
+	    "stage_timeout, kill_grace, log_bytes, path, ferry or "
+	    "keep_failed_worktrees)", key);
+	return (-1);
+}
+
+static int
 conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
     yaml_node_t *v, void *arg)
 {
@@ -686,6 +866,8 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (conf_mapping(p, v, key, conf_limits_pair, NULL));
 	if (strcmp(key, "store") == 0)
 		return (conf_mapping(p, v, key, conf_store_pair, NULL));
+	if (strcmp(key, "executor") == 0)
+		return (conf_mapping(p, v, key, conf_executor_pair, NULL));
 	if (strcmp(key, "projects") == 0) {
 		if (v->type != YAML_SEQUENCE_NODE) {
 			conf_error(p, v, "projects: expected a list, found %s",
@@ -701,6 +883,7 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 			pp.pr = &conf->projects[conf->nprojects++];
 			memset(pp.pr, 0, sizeof *pp.pr);
 			pp.pr->supersede = 1;
+			pp.pr->concurrency = 1;
 			if (conf_mapping(p, pn, "project", conf_project_pair,
 			    &pp) != 0 ||
 			    conf_project_finish(p, pn, &pp, *wr) != 0)
@@ -721,7 +904,7 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (rc);
 	}
 	conf_error(p, k, "unknown key \"%s\" (expected listen, state_dir, "
-	    "ready_file, api, limits, store or projects)", key);
+	    "ready_file, api, limits, store, executor or projects)", key);
 	return (-1);
 }
 
@@ -788,6 +971,10 @@ conf_load(const char *path, char **cause)
 	conf->connections = 1024;
 	conf->timeout_ms = 30 * 1000;
 	conf->sync_full = 1;
+	conf->exec_concurrency = 4;
+	conf->exec_grace_ms = 10 * 1000;
+	conf->exec_stage_timeout_ms = 3600 * 1000;
+	conf->exec_log_bytes = 10 * 1024 * 1024;
 
 	memset(&p, 0, sizeof p);
 	p.file = path;
@@ -843,6 +1030,9 @@ conf_load(const char *path, char **cause)
 		free(conf->ready_file);
 		conf->ready_file = tmp;
 	}
+	if (conf->exec_path == NULL)
+		conf->exec_path = xstrdup("/usr/local/sbin:/usr/local/bin:"
+		    "/usr/sbin:/usr/bin:/sbin:/bin");
 	if (conf->api_tokens_file != NULL && p.nerrors == 0)
 		conf_load_tokens(&p);
 	if (p.nerrors != 0) {
@@ -884,6 +1074,13 @@ conf_project_free(struct conf_project *pr)
 	free(pr->generic.before_pointer);
 	free(pr->generic.repo_pointer);
 	free(pr->generic.sender_pointer);
+	conf_vars_free(pr->env, pr->nenv, 0);
+	conf_vars_free(pr->secrets, pr->nsecrets, 1);
+	conf_strings_free(pr->required_files, pr->nrequired_files, 0);
+	free(pr->token_file);
+	free(pr->username);
+	free(pr->password_file);
+	free(pr->ssh_key_file);
 }
 
 void
@@ -900,6 +1097,8 @@ conf_free(struct conf *conf)
 	free(conf->api_socket);
 	free(conf->api_tokens_file);
 	conf_strings_free(conf->api_tokens, conf->napi_tokens, 1);
+	free(conf->exec_path);
+	free(conf->exec_ferry);
 	for (i = 0; i < conf->nprojects; i++)
 		conf_project_free(&conf->projects[i]);
 	free(conf->projects);

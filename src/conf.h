@@ -39,6 +39,12 @@ struct conf_generic {
 	char	*sender_pointer;	/* optional */
 };
 
+/* A name and a value: variables and secrets for stages. */
+struct conf_var {
+	char	*name;
+	char	*value;			/* secrets: wiped on free */
+};
+
 struct conf_project {
 	char			*name;
 	char			*repo;		/* clone URL */
@@ -50,6 +56,17 @@ struct conf_project {
 	size_t			 ntriggers;
 	int			 supersede;	/* newer queued run wins */
 	struct conf_generic	 generic;
+	int			 concurrency;	/* runs at once; default 1 */
+	struct conf_var		*env;		/* for every stage */
+	size_t			 nenv;
+	struct conf_var		*secrets;	/* env from files; never logged */
+	size_t			 nsecrets;
+	char			**required_files;
+	size_t			 nrequired_files;
+	char			*token_file;	/* fetch credentials */
+	char			*username;
+	char			*password_file;
+	char			*ssh_key_file;
 };
 
 struct conf {
@@ -67,6 +84,13 @@ struct conf {
 	int			 connections;
 	int64_t			 timeout_ms;	/* per request */
 	int			 sync_full;	/* fsync on every commit */
+	int			 exec_concurrency;	/* runs at once, all */
+	int64_t			 exec_grace_ms;
+	int64_t			 exec_stage_timeout_ms;
+	size_t			 exec_log_bytes;	/* per stage log */
+	char			*exec_path;		/* PATH of stages */
+	char			*exec_ferry;		/* the ferry binary */
+	int			 exec_keep_failed;	/* worktrees */
 	struct conf_project	*projects;
 	size_t			 nprojects;
 	char			**warnings;	/* for -n and the log */

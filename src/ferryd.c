@@ -24,7 +24,9 @@
 #include "conf.h"
 #include "ferryd.h"
 #include "httpd.h"
+#include "exec.h"
 #include "ingest.h"
+#include "runner.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -35,6 +37,7 @@ static struct conf		*ferryd_conf;
 static struct httpd		*ferryd_httpd;
 static struct ingest		*ferryd_ingest;
 static struct api		*ferryd_api;
+static struct runner		*ferryd_runner;
 static struct event		*ferryd_drain_ev;
 static int			 ferryd_drain_ticks;
 static const char		*ferryd_conf_path = CONF_DEFAULT_PATH;
@@ -124,6 +127,8 @@ ferryd_stop_cb(evutil_socket_t sig, short what, void *arg)
 	sd_notify(0, "STOPPING=1");
 	httpd_stop_listening(ferryd_httpd);
 	httpd_set_stopping(ferryd_httpd);
+	runner_shutdown(ferryd_runner);
+	api_shutdown(ferryd_api);
 	ferryd_drain_ev = evtimer_new(ferryd_base, ferryd_drain_cb, NULL);
 	ferryd_drain_cb(-1, 0, NULL);
 }
@@ -150,6 +155,7 @@ ferryd_reload_cb(evutil_socket_t sig, short what, void *arg)
 	ingest_flush(ferryd_ingest);
 	ingest_set_conf(ferryd_ingest, conf);
 	api_set_conf(ferryd_api, conf);
+	runner_set_conf(ferryd_runner, conf);
 	ferryd_limits(conf, &limits);
 	httpd_set_limits(ferryd_httpd, &limits);
 	conf_free(ferryd_conf);
@@ -166,7 +172,7 @@ main(int argc, char **argv)
 	struct event		*ev_term, *ev_int, *ev_hup;
 	char			*cause = NULL, *dbpath, *addrs = NULL, *tmp;
 	char			 bound[128];
-	int			 ch, check = 0, verbose = 0;
+	int			 ch, check = 0, verbose = 0, n;
 	size_t			 i;
 
 	log_init("ferryd", 0);
@@ -217,8 +223,15 @@ main(int argc, char **argv)
 	if ((ferryd_base = event_base_new()) == NULL ||
 	    event_base_priority_init(ferryd_base, FERRYD_PRIORITIES) != 0)
 		fatalx("event_base_new");
-	ferryd_ingest = ingest_new(ferryd_base, store, ferryd_conf);
-	ferryd_api = api_new(store, ferryd_ingest, ferryd_conf);
+	exec_init(ferryd_base);
+	if ((n = store_runs_recover(store)) > 0)
+		log_info("%d runs were interrupted by a stop; those stopped "
+		    "for the first time are queued again", n);
+	ferryd_runner = runner_new(ferryd_base, store, ferryd_conf);
+	ferryd_ingest = ingest_new(ferryd_base, store, ferryd_runner,
+	    ferryd_conf);
+	ferryd_api = api_new(ferryd_base, store, ferryd_ingest, ferryd_runner,
+	    ferryd_conf);
 	ferryd_limits(ferryd_conf, &limits);
 	ferryd_httpd = httpd_new(ferryd_base, &limits, api_request_cb,
 	    ferryd_api);
@@ -249,12 +262,15 @@ main(int argc, char **argv)
 	sd_notifyf(0, "READY=1\nSTATUS=listening on %s", addrs);
 	free(addrs);
 	log_info("ready: %zu projects", ferryd_conf->nprojects);
+	runner_kick(ferryd_runner);
 
 	event_base_dispatch(ferryd_base);
 
 	ingest_free(ferryd_ingest);
 	httpd_free(ferryd_httpd);
 	api_free(ferryd_api);
+	exec_shutdown();
+	runner_free(ferryd_runner);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);

@@ -93,6 +93,7 @@ struct httpd_req {
 	size_t			 bodylen;
 	int			 keepalive;
 	int			 http11;
+	int			 streaming;	/* chunked reply begun */
 	int			 trusted;
 	size_t			 charged;	/* body bytes counted in flight */
 	char			 peer[64];
@@ -1077,4 +1078,83 @@ httpd_reply_error(struct httpd_req *req, int code, const char *fmt, ...)
 	free(msg);
 	httpd_reply(req, code, "application/json", b.data, b.len);
 	buf_free(&b);
+}
+
+/*
+ * Begin a streamed reply: the head now, the body in pieces with
+ * httpd_stream_write (chunked for HTTP/1.1; for HTTP/1.0 the connection's
+ * end ends the body), finished by httpd_stream_end, which frees req.
+ * Returns -1 when the client has gone away (then call httpd_stream_end).
+ */
+int
+httpd_stream_begin(struct httpd_req *req, int code, const char *ctype)
+{
+	struct httpd_conn	*c = req->conn;
+
+	req->streaming = 1;
+	if (c == NULL)
+		return (-1);
+	if (!req->http11)
+		req->keepalive = 0;
+	evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s\r\n", code, httpd_reason(code), ctype,
+	    req->http11 ? "Transfer-Encoding: chunked\r\n" :
+	    "Connection: close\r\n");
+	httpd_conn_flush(c);
+	return (0);
+}
+
+/* Send a piece of a streamed reply; -1 when the client has gone away. */
+int
+httpd_stream_write(struct httpd_req *req, const char *data, size_t len)
+{
+	struct httpd_conn	*c = req->conn;
+
+	if (c == NULL)
+		return (-1);
+	if (len == 0)
+		return (0);
+	if (req->http11)
+		evbuffer_add_printf(c->out, "%zx\r\n", len);
+	evbuffer_add(c->out, data, len);
+	if (req->http11)
+		evbuffer_add(c->out, "\r\n", 2);
+	httpd_conn_flush(c);
+	return (0);
+}
+
+/* Bytes of a streamed reply not yet taken by the client (back-pressure). */
+size_t
+httpd_stream_backlog(const struct httpd_req *req)
+{
+	return (req->conn != NULL ? evbuffer_get_length(req->conn->out) : 0);
+}
+
+/* Finish a streamed reply and free req. */
+void
+httpd_stream_end(struct httpd_req *req)
+{
+	struct httpd_conn	*c = req->conn;
+
+	req->httpd->pending--;
+	if (c != NULL) {
+		c->req = NULL;
+		if (req->http11)
+			evbuffer_add(c->out, "0\r\n\r\n", 5);
+		if (req->keepalive && !c->httpd->stopping) {
+			c->state = HTTPD_READ_HEAD;
+			httpd_arm_deadline(c);
+			if (evbuffer_get_length(c->in) > 0)
+				event_active(c->resume, 0, 0);
+		} else {
+			c->state = HTTPD_CLOSING;
+			evtimer_del(c->deadline);
+		}
+		httpd_conn_reading(c);
+		httpd_conn_flush(c);
+	}
+	httpd_req_free(req);
 }

@@ -56,5 +56,9 @@ void		 httpd_reply(struct httpd_req *, int, const char *,
 void		 httpd_reply_json(struct httpd_req *, int, struct json_t *);
 void		 httpd_reply_error(struct httpd_req *, int, const char *, ...)
 		     printflike(3, 4);
+int		 httpd_stream_begin(struct httpd_req *, int, const char *);
+int		 httpd_stream_write(struct httpd_req *, const char *, size_t);
+size_t		 httpd_stream_backlog(const struct httpd_req *);
+void		 httpd_stream_end(struct httpd_req *);
 
 #endif

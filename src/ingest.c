@@ -30,6 +30,7 @@
 #include "httpd.h"
 #include "ferryd.h"
 #include "ingest.h"
+#include "runner.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -47,6 +48,7 @@ struct ingest_item {
 struct ingest {
 	struct event_base		*base;
 	struct store			*store;
+	struct runner			*runner;
 	const struct conf		*conf;
 	struct event			*commit_ev;
 	TAILQ_HEAD(, ingest_item)	 pending;
@@ -64,7 +66,7 @@ struct ingest {
 static void	ingest_commit_cb(evutil_socket_t, short, void *);
 
 struct ingest *
-ingest_new(struct event_base *base, struct store *store,
+ingest_new(struct event_base *base, struct store *store, struct runner *runner,
     const struct conf *conf)
 {
 	struct ingest	*in;
@@ -72,6 +74,7 @@ ingest_new(struct event_base *base, struct store *store,
 	in = xcalloc(1, sizeof *in);
 	in->base = base;
 	in->store = store;
+	in->runner = runner;
 	in->conf = conf;
 	TAILQ_INIT(&in->pending);
 	in->commit_ev = event_new(base, -1, 0, ingest_commit_cb, in);
@@ -301,6 +304,8 @@ ingest_flush(struct ingest *in)
 		    "answered 503", n);
 	}
 	in->n_commits++;
+	if (ok && in->runner != NULL)
+		runner_kick(in->runner);
 	i = 0;
 	while ((it = TAILQ_FIRST(&in->pending)) != NULL) {
 		TAILQ_REMOVE(&in->pending, it, entry);

@@ -10,10 +10,11 @@ struct conf;
 struct event_base;
 struct httpd_req;
 struct ingest;
+struct runner;
 struct store;
 
 struct ingest	*ingest_new(struct event_base *, struct store *,
-		     const struct conf *);
+		     struct runner *, const struct conf *);
 void		 ingest_set_conf(struct ingest *, const struct conf *);
 void		 ingest_hook(struct ingest *, struct httpd_req *, const char *);
 void		 ingest_flush(struct ingest *);

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 #include <jansson.h>
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,10 @@
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
+
+#define STORE_RUN_COLUMNS "id, project, ref, sha, kind, state, delivery, " \
+	"event, created_at, updated_at, superseded_by, manual, attempts, " \
+	"interruptions, started_at, finished_at, error, retry_of"
 
 enum store_stmt {
 	STMT_BEGIN,
@@ -54,9 +59,7 @@ static const char *store_sql[STMT_MAX] = {
 	[STMT_RUN_REQUEUE] = "UPDATE runs SET state = 'queued', "
 	    "superseded_by = NULL, updated_at = ? WHERE id = ? AND "
 	    "state = 'superseded'",
-	[STMT_RUN_GET] = "SELECT " "id, project, ref, sha, kind, state, "
-	    "delivery, event, created_at, updated_at, superseded_by "
-	    "FROM runs WHERE id = ?",
+	[STMT_RUN_GET] = "SELECT " STORE_RUN_COLUMNS " FROM runs WHERE id = ?",
 };
 
 /* Numbered migrations; index i brings the schema to version i + 1. */
@@ -83,6 +86,29 @@ static const char *store_migrations[] = {
 	"  superseded_by INTEGER);"
 	"CREATE INDEX runs_commit ON runs (project, ref, sha);"
 	"CREATE INDEX runs_state ON runs (state, project);",
+
+	/* 2: pipeline execution. */
+	"ALTER TABLE runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN started_at INTEGER;"
+	"ALTER TABLE runs ADD COLUMN finished_at INTEGER;"
+	"ALTER TABLE runs ADD COLUMN error TEXT;"
+	"ALTER TABLE runs ADD COLUMN retry_of INTEGER;"
+	"CREATE TABLE stages ("
+	"  run_id INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  started_at INTEGER,"
+	"  finished_at INTEGER,"
+	"  exit_code INTEGER,"
+	"  PRIMARY KEY (run_id, seq)) WITHOUT ROWID;"
+	"CREATE TABLE outputs ("
+	"  run_id INTEGER NOT NULL,"
+	"  stage TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (run_id, key)) WITHOUT ROWID;",
 };
 
 struct store {
@@ -396,7 +422,8 @@ store_run_row(sqlite3_stmt *s)
 {
 	static const char	*names[] = { "id", "project", "ref", "sha",
 	    "kind", "state", "delivery", "event", "created_at", "updated_at",
-	    "superseded_by" };
+	    "superseded_by", "manual", "attempts", "interruptions",
+	    "started_at", "finished_at", "error", "retry_of" };
 	json_t			*o, *ev;
 	size_t			 i;
 
@@ -414,6 +441,31 @@ store_run_row(sqlite3_stmt *s)
 	return (o);
 }
 
+/* Rows of a run query with one integer parameter (the limit). */
+static json_t *
+store_runs_query(struct store *st, const char *sql, int limit)
+{
+	sqlite3_stmt	*s;
+	json_t		*a;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		store_log_error(st, sql);
+		return (NULL);
+	}
+	sqlite3_bind_int(s, 1, limit);
+	a = json_array();
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		json_array_append_new(a, store_run_row(s));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		store_log_error(st, sql);
+		json_decref(a);
+		return (NULL);
+	}
+	return (a);
+}
+
 /*
  * Runs, newest first, filtered by project and state when not NULL, at most
  * limit. Returns a JSON array (new reference), or NULL on error.
@@ -426,8 +478,7 @@ store_runs_list(struct store *st, const char *project, const char *state,
 	json_t		*a;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT id, project, ref, sha, kind, "
-	    "state, delivery, event, created_at, updated_at, superseded_by "
+	if (sqlite3_prepare_v2(st->db, "SELECT " STORE_RUN_COLUMNS " "
 	    "FROM runs WHERE (?1 IS NULL OR project = ?1) AND "
 	    "(?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3", -1, &s,
 	    NULL) != SQLITE_OK) {
@@ -493,5 +544,214 @@ store_stats(struct store *st)
 			    json_integer(sqlite3_column_int64(s, 0)));
 		sqlite3_finalize(s);
 	}
+	return (o);
+}
+
+/* Run a one-off statement with text and integer parameters. */
+static int
+store_exec_args(struct store *st, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt	*s;
+	va_list		 ap;
+	int		 i, rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		store_log_error(st, sql);
+		return (-1);
+	}
+	va_start(ap, fmt);
+	for (i = 0; fmt[i] != '\0'; i++) {
+		if (fmt[i] == 's')
+			store_bind_text(s, i + 1, va_arg(ap, const char *));
+		else
+			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_log_error(st, sql);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Set a run's state (and error, which may be NULL). Entering "running"
+ * stamps started_at and counts an attempt; a final state stamps
+ * finished_at.
+ */
+int
+store_run_set_state(struct store *st, int64_t id, const char *state,
+    const char *error)
+{
+	int64_t	now = now_ms();
+
+	if (strcmp(state, "running") == 0)
+		return (store_exec_args(st, "UPDATE runs SET state = ?, "
+		    "error = ?, updated_at = ?, started_at = ?, finished_at = "
+		    "NULL, attempts = attempts + 1 WHERE id = ?", "ssiii",
+		    state, error, now, now, id));
+	if (strcmp(state, "queued") == 0)
+		return (store_exec_args(st, "UPDATE runs SET state = ?, "
+		    "error = ?, updated_at = ? WHERE id = ?", "ssii", state,
+		    error, now, id));
+	return (store_exec_args(st, "UPDATE runs SET state = ?, error = ?, "
+	    "updated_at = ?, finished_at = ? WHERE id = ?", "ssiii", state,
+	    error, now, now, id));
+}
+
+/* Record the commit a run resolved to (manual runs name only a ref). */
+int
+store_run_set_sha(struct store *st, int64_t id, const char *sha)
+{
+	return (store_exec_args(st, "UPDATE runs SET sha = ?, updated_at = ? "
+	    "WHERE id = ?", "sii", sha, now_ms(), id));
+}
+
+/* Create or update stage seq of a run. exit_code < 0 is stored as NULL. */
+int
+store_stage_set(struct store *st, int64_t run, int seq, const char *name,
+    const char *state, int exit_code)
+{
+	int64_t	now = now_ms();
+
+	if (store_exec_args(st, "INSERT OR IGNORE INTO stages (run_id, seq, "
+	    "name, state) VALUES (?, ?, ?, ?)", "iiss", run, (int64_t)seq,
+	    name, state) != 0)
+		return (-1);
+	if (strcmp(state, "running") == 0)
+		return (store_exec_args(st, "UPDATE stages SET state = ?, "
+		    "started_at = ? WHERE run_id = ? AND seq = ?", "siii",
+		    state, now, run, (int64_t)seq));
+	if (strcmp(state, "pending") == 0 || strcmp(state, "skipped") == 0)
+		return (store_exec_args(st, "UPDATE stages SET state = ? "
+		    "WHERE run_id = ? AND seq = ?", "sii", state, run,
+		    (int64_t)seq));
+	return (store_exec_args(st, "UPDATE stages SET state = ?, "
+	    "finished_at = ?, exit_code = ? WHERE run_id = ? AND seq = ?",
+	    "siiii", state, now, (int64_t)exit_code, run, (int64_t)seq));
+}
+
+/* Forget a run's stages and outputs (it is about to run again). */
+int
+store_run_reset(struct store *st, int64_t run)
+{
+	if (store_exec_args(st, "DELETE FROM stages WHERE run_id = ?", "i",
+	    run) != 0)
+		return (-1);
+	return (store_exec_args(st, "DELETE FROM outputs WHERE run_id = ?",
+	    "i", run));
+}
+
+/* Record a stage's key=value result. */
+int
+store_output_set(struct store *st, int64_t run, const char *stage,
+    const char *key, const char *value)
+{
+	return (store_exec_args(st, "INSERT OR REPLACE INTO outputs (run_id, "
+	    "stage, key, value) VALUES (?, ?, ?, ?)", "isss", run, stage, key,
+	    value));
+}
+
+/*
+ * At start-up: runs left "running" by a crash become "interrupted"; those
+ * interrupted for the first time are queued again. Returns how many were
+ * found, or -1.
+ */
+int
+store_runs_recover(struct store *st)
+{
+	int	n;
+
+	if (store_exec_args(st, "UPDATE runs SET state = 'interrupted', "
+	    "interruptions = interruptions + 1, updated_at = ? WHERE "
+	    "state = 'running'", "i", now_ms()) != 0)
+		return (-1);
+	n = sqlite3_changes(st->db);
+	if (n > 0 && store_exec_args(st, "UPDATE runs SET state = 'queued', "
+	    "error = 'interrupted by a restart of ferryd; queued again' "
+	    "WHERE state = 'interrupted' AND interruptions = 1", "") != 0)
+		return (-1);
+	if (n > 0 && store_exec_args(st, "UPDATE stages SET state = "
+	    "'interrupted' WHERE state = 'running'", "") != 0)
+		return (-1);
+	return (n);
+}
+
+/*
+ * A new queued run: a retry of run from (retry_of != 0), or a manual run of
+ * ref in project at sha ("" until the checkout resolves it). Returns the
+ * new run id, or -1.
+ */
+int64_t
+store_run_new_manual(struct store *st, const char *project, const char *ref,
+    const char *sha, const char *kind, const char *event_json,
+    int64_t retry_of)
+{
+	int64_t	now = now_ms();
+
+	if (store_exec_args(st, "INSERT INTO runs (project, ref, sha, kind, "
+	    "state, event, manual, created_at, updated_at, retry_of) VALUES "
+	    "(?, ?, ?, ?, 'queued', ?, 1, ?, ?, ?)", "sssssiii", project, ref,
+	    sha, kind, event_json, now, now, retry_of) != 0)
+		return (-1);
+	return (sqlite3_last_insert_rowid(st->db));
+}
+
+/* Queued runs, oldest first, at most limit (JSON array; new reference). */
+json_t *
+store_runs_queued(struct store *st, int limit)
+{
+	return (store_runs_query(st, "SELECT " STORE_RUN_COLUMNS " FROM runs "
+	    "WHERE state = 'queued' ORDER BY id LIMIT ?", limit));
+}
+
+/* A run's stages (JSON array, in order; new reference) or NULL. */
+json_t *
+store_stages_get(struct store *st, int64_t run)
+{
+	sqlite3_stmt	*s;
+	json_t		*a, *o;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT seq, name, state, started_at, "
+	    "finished_at, exit_code FROM stages WHERE run_id = ? ORDER BY seq",
+	    -1, &s, NULL) != SQLITE_OK) {
+		store_log_error(st, "stages");
+		return (NULL);
+	}
+	sqlite3_bind_int64(s, 1, run);
+	a = json_array();
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o = json_object();
+		json_object_set_new(o, "seq", store_column_json(s, 0));
+		json_object_set_new(o, "name", store_column_json(s, 1));
+		json_object_set_new(o, "state", store_column_json(s, 2));
+		json_object_set_new(o, "started_at", store_column_json(s, 3));
+		json_object_set_new(o, "finished_at", store_column_json(s, 4));
+		json_object_set_new(o, "exit_code", store_column_json(s, 5));
+		json_array_append_new(a, o);
+	}
+	sqlite3_finalize(s);
+	return (a);
+}
+
+/* A run's outputs as an object {key: value} (new reference). */
+json_t *
+store_outputs_get(struct store *st, int64_t run)
+{
+	sqlite3_stmt	*s;
+	json_t		*o;
+
+	o = json_object();
+	if (sqlite3_prepare_v2(st->db, "SELECT key, value FROM outputs WHERE "
+	    "run_id = ? ORDER BY key", -1, &s, NULL) != SQLITE_OK)
+		return (o);
+	sqlite3_bind_int64(s, 1, run);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_object_set_new(o, (const char *)sqlite3_column_text(s, 0),
+		    json_string((const char *)sqlite3_column_text(s, 1)));
+	sqlite3_finalize(s);
 	return (o);
 }

@@ -37,5 +37,20 @@ struct json_t	*store_runs_list(struct store *, const char *, const char *,
 		     int);
 struct json_t	*store_run_get(struct store *, int64_t);
 struct json_t	*store_stats(struct store *);
+int		 store_run_set_state(struct store *, int64_t, const char *,
+		     const char *);
+int		 store_run_set_sha(struct store *, int64_t, const char *);
+int		 store_stage_set(struct store *, int64_t, int, const char *,
+		     const char *, int);
+int		 store_run_reset(struct store *, int64_t);
+int		 store_output_set(struct store *, int64_t, const char *,
+		     const char *, const char *);
+int		 store_runs_recover(struct store *);
+int64_t		 store_run_new_manual(struct store *, const char *,
+		     const char *, const char *, const char *, const char *,
+		     int64_t);
+struct json_t	*store_runs_queued(struct store *, int);
+struct json_t	*store_stages_get(struct store *, int64_t);
+struct json_t	*store_outputs_get(struct store *, int64_t);
 
 #endif

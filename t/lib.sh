@@ -55,13 +55,15 @@ test_done() {
 	exit 1
 }
 
-# write_config [EXTRA_YAML]: a ferry.yaml on loopback port 0 with a ready
-# file; stdin is appended (projects and so on).
+# write_config: a ferry.yaml on loopback port 0 with a ready file; stdin
+# is appended (projects and so on). Runs are only queued unless the test
+# sets T_EXEC to an executor block, e.g. T_EXEC="{concurrency: 2}".
 write_config() {
 	{
 		echo "listen: [\"127.0.0.1:0\"]"
 		echo "state_dir: $T_TRASH/state"
 		echo "ready_file: $T_TRASH/ready"
+		echo "executor: ${T_EXEC:-{concurrency: 0\}}"
 		cat
 	} >ferry.yaml
 }

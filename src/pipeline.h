@@ -1,0 +1,41 @@
+/*
+ * pipeline.h: a repository's pipeline, `.ferry.yaml` at the commit being
+ * built, parsed with libyaml into plain structs (nothing here refers to
+ * libyaml). See README "Pipelines" for the format.
+ */
+#ifndef PIPELINE_H
+#define PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PIPELINE_FILE		".ferry.yaml"
+#define PIPELINE_MAX_BYTES	(1024 * 1024)
+
+struct pipeline_stage {
+	char	 *name;			/* [A-Za-z0-9._-]+, unique */
+	char	**argv;			/* NULL-terminated; a string run is
+					   {"/bin/sh", "-c", text, NULL} */
+	int	  shell;		/* run was given as a string */
+	int64_t	  timeout_ms;		/* 0: the server's default */
+	char	**env;			/* "KEY=value", NULL-terminated */
+	size_t	  nenv;
+	int	  when_kinds;		/* CONF_TRIGGER_* bits; 0: any */
+	char	**when_refs;		/* branch/tag name globs; none: any */
+	size_t	  nwhen_refs;
+	int	  continue_on_failure;
+};
+
+struct pipeline {
+	struct pipeline_stage	*stages;
+	size_t			 nstages;
+	int			 werf;		/* the werf default flow */
+};
+
+struct pipeline	*pipeline_parse(const char *, size_t, const char *, char **);
+struct pipeline	*pipeline_werf_default(void);
+void		 pipeline_free(struct pipeline *);
+int		 pipeline_stage_applies(const struct pipeline_stage *, int,
+		     const char *);
+
+#endif

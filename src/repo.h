@@ -1,0 +1,36 @@
+/*
+ * repo.h: git work with libgit2, for `ferry checkout` (which ferryd runs as
+ * a child process, since libgit2's network calls block): a bare mirror per
+ * project, fetched incrementally; the commit to build checked against its
+ * ref; files read from the commit's tree; a clean worktree of exactly that
+ * commit. Every function returns 0 or -1 with *cause set.
+ */
+#ifndef REPO_H
+#define REPO_H
+
+#include <stddef.h>
+
+#define REPO_SHA_MAX	64
+
+/* Credentials for fetching; every field may be NULL. Borrowed. */
+struct repo_auth {
+	const char	*token_file;	/* HTTPS token (user "x-access-token"
+					   unless username is set) */
+	const char	*username;
+	const char	*password_file;	/* HTTPS user/password */
+	const char	*ssh_key_file;	/* private key for ssh:// */
+};
+
+int	 repo_mirror_fetch(const char *, const char *,
+	     const struct repo_auth *, char **);
+int	 repo_resolve_ref(const char *, const char *, char [REPO_SHA_MAX + 1],
+	     char **);
+int	 repo_commit_on_ref(const char *, const char *, const char *,
+	     char [REPO_SHA_MAX + 1], char **);
+int	 repo_file_exists(const char *, const char *, const char *);
+char	*repo_read_file(const char *, const char *, const char *, size_t,
+	     size_t *, char **);
+int	 repo_checkout(const char *, const char *, const char *, char **);
+long long repo_commit_time(const char *, const char *);
+
+#endif

@@ -1,0 +1,975 @@
+/*
+ * The runner: queued runs become processes.
+ *
+ * DESIGN: runner_kick schedules one pass (a deferred event) that starts
+ * queued runs, oldest first, while the global limit (executor.concurrency)
+ * and each project's limit (concurrency, 1 by default) allow. A run is a
+ * small state machine driven by exec's completion callbacks:
+ *
+ *   checkout  `ferry checkout` in a child: fetch the project's mirror,
+ *             check the commit is on its ref, write .ferry.yaml as read
+ *             from the commit's tree, and a clean worktree of the commit
+ *   pipeline  parse that .ferry.yaml here (or the werf default when there
+ *             is none but a werf.yaml); an error fails the run with its
+ *             line and column in the pipeline log
+ *   stages    one child per stage, in order, in its own process group,
+ *             with a clean environment; a failure skips the rest unless
+ *             the stage continues on failure
+ *
+ * Every state change is written to the store before the next step
+ * starts, so a crash leaves a run "running", which start-up turns into
+ * "interrupted" and queues once more. A run copies what it needs from the
+ * configuration when it starts, so a reload cannot change it midway.
+ * Payload data (ref, commit, event) reaches stages only through the
+ * environment, never through an argv or a shell string.
+ */
+#include "config.h"
+
+#include <sys/queue.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "exec.h"
+#include "gitevent.h"
+#include "pipeline.h"
+#include "runner.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define RUNNER_OUTPUT_MAX	(64 * 1024)	/* $FERRY_OUTPUT file */
+#define RUNNER_CHECKOUT_MS	(30 * 60 * 1000)
+
+/* A growing NULL-terminated array of "NAME=value" strings. */
+struct runner_env {
+	char	**v;
+	size_t	  n;
+};
+
+struct runner_run {
+	struct runner		*runner;
+	int64_t			 id;
+	char			*project;
+	char			*repo;
+	char			*ref;
+	char			*sha;		/* full once checked out */
+	char			*kind;
+	int			 manual;
+	char			*workdir;	/* state/work/<id> */
+	char			*worktree;	/* workdir/src */
+	char			*logdir;	/* state/logs/<id> */
+	struct runner_env	 env;		/* common to every stage */
+	struct runner_env	 outs;		/* FERRY_OUT_* so far */
+	char			**checkout_argv;
+	struct pipeline		*pipeline;
+	size_t			 next;		/* next stage index */
+	int			 seq;		/* its seq in the store */
+	const char		*stage;		/* running stage's name */
+	struct exec_job		*job;
+	int			 canceled;
+	int			 failed;
+	int64_t			 stage_timeout_ms;
+	int64_t			 grace_ms;
+	size_t			 log_bytes;
+	int			 keep_failed;
+	LIST_ENTRY(runner_run)	 entry;
+};
+
+struct runner {
+	struct event_base		*base;
+	struct store			*store;
+	const struct conf		*conf;
+	struct event			*kick_ev;
+	LIST_HEAD(, runner_run)		 runs;
+	int				 nruns;
+	int				 stopping;
+};
+
+static void	runner_next_stage(struct runner_run *);
+static void	runner_finish(struct runner_run *, const char *,
+		    const char *);
+
+struct runner *
+runner_new(struct event_base *base, struct store *store,
+    const struct conf *conf)
+{
+	struct runner	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->base = base;
+	r->store = store;
+	r->conf = conf;
+	LIST_INIT(&r->runs);
+	return (r);
+}
+
+void
+runner_set_conf(struct runner *r, const struct conf *conf)
+{
+	r->conf = conf;
+	runner_kick(r);
+}
+
+static void
+runner_env_add(struct runner_env *e, const char *name, const char *value)
+{
+	e->v = xreallocarray(e->v, e->n + 2, sizeof *e->v);
+	xasprintf(&e->v[e->n++], "%s=%s", name, value);
+	e->v[e->n] = NULL;
+}
+
+static void
+runner_env_free(struct runner_env *e, int secret)
+{
+	size_t	i;
+
+	for (i = 0; i < e->n; i++) {
+		if (secret)
+			freezero_str(e->v[i]);
+		else
+			free(e->v[i]);
+	}
+	free(e->v);
+	e->v = NULL;
+	e->n = 0;
+}
+
+/* Path of a stage's log; caller frees. */
+char *
+runner_log_path(const struct conf *conf, int64_t run, const char *stage)
+{
+	char	*p;
+
+	xasprintf(&p, "%s/logs/%lld/%s.log", conf->state_dir, (long long)run,
+	    stage);
+	return (p);
+}
+
+/* mkdir -p with mode 0750. */
+static int
+runner_mkdirs(const char *dir)
+{
+	char	*copy, *p;
+
+	copy = xstrdup(dir);
+	for (p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0750) == -1 && errno != EEXIST) {
+			free(copy);
+			return (-1);
+		}
+		*p = '/';
+	}
+	free(copy);
+	return (mkdir(dir, 0750) == -1 && errno != EEXIST ? -1 : 0);
+}
+
+static void
+runner_run_free(struct runner_run *run)
+{
+	size_t	i;
+
+	LIST_REMOVE(run, entry);
+	run->runner->nruns--;
+	free(run->project);
+	free(run->repo);
+	free(run->ref);
+	free(run->sha);
+	free(run->kind);
+	free(run->workdir);
+	free(run->worktree);
+	free(run->logdir);
+	runner_env_free(&run->env, 1);
+	runner_env_free(&run->outs, 0);
+	if (run->checkout_argv != NULL) {
+		for (i = 0; run->checkout_argv[i] != NULL; i++)
+			free(run->checkout_argv[i]);
+		free(run->checkout_argv);
+	}
+	pipeline_free(run->pipeline);
+	free(run);
+}
+
+/* Append a note from ferry itself to a stage's log. */
+static void
+runner_note(struct runner_run *run, const char *stage, const char *msg)
+{
+	char	*path;
+	int	 fd;
+
+	path = runner_log_path(run->runner->conf, run->id, stage);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0640)) != -1) {
+		exec_log_line(fd, "ferry: %s", msg);
+		close(fd);
+	}
+	free(path);
+}
+
+/* The worktree is removed by a child, so the loop never walks it. */
+static void
+runner_cleanup_done(struct exec_job *job, int status, int timed_out,
+    int canceled, void *arg)
+{
+	if (status != 0)
+		log_warnx("runner: removing %s failed (%d)", (char *)arg,
+		    status);
+	free(arg);
+}
+
+static void
+runner_cleanup(struct runner_run *run)
+{
+	struct exec_spec	 spec;
+	char			*argv[] = { (char *)"/bin/rm", (char *)"-rf",
+	    (char *)"--", run->workdir, NULL };
+	char			*envp[] = { NULL };
+	char			*cause = NULL;
+
+	memset(&spec, 0, sizeof spec);
+	spec.argv = argv;
+	spec.envp = envp;
+	spec.log_fd = -1;
+	spec.timeout_ms = 10 * 60 * 1000;
+	if (exec_start(&spec, runner_cleanup_done, xstrdup(run->workdir),
+	    &cause) == NULL) {
+		log_warnx("runner: cannot remove %s: %s", run->workdir, cause);
+		free(cause);
+	}
+}
+
+/* End a run in state with an error message (NULL for success). */
+static void
+runner_finish(struct runner_run *run, const char *state, const char *error)
+{
+	struct runner	*r = run->runner;
+	size_t		 i;
+
+	/* Stages never reached are skipped. */
+	if (run->pipeline != NULL) {
+		for (i = run->next; i < run->pipeline->nstages; i++)
+			store_stage_set(r->store, run->id, (int)i + 2,
+			    run->pipeline->stages[i].name, "skipped", -1);
+	}
+	store_run_set_state(r->store, run->id, state, error);
+	log_info("run %lld: %s%s%s", (long long)run->id, state,
+	    error != NULL ? ": " : "", error != NULL ? error : "");
+	if (strcmp(state, "success") == 0 || !run->keep_failed)
+		runner_cleanup(run);
+	else
+		log_info("run %lld: worktree kept in %s", (long long)run->id,
+		    run->worktree);
+	runner_run_free(run);
+	runner_kick(r);
+}
+
+/* Read key=value lines of a stage's $FERRY_OUTPUT into the run. */
+static void
+runner_read_outputs(struct runner_run *run, const char *stage,
+    const char *path)
+{
+	char	*buf, *line, *save = NULL, *eq, *cause = NULL, name[160];
+	size_t	 i, len;
+
+	if ((buf = read_file(path, RUNNER_OUTPUT_MAX, &len, &cause)) == NULL) {
+		if (cause != NULL && strstr(cause, "larger than") != NULL)
+			runner_note(run, stage, "$FERRY_OUTPUT is larger than "
+			    "64 KB; ignored");
+		free(cause);
+		return;
+	}
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		len = strlen(line);
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if ((eq = strchr(line, '=')) == NULL || eq == line ||
+		    (size_t)(eq - line) > 100)
+			continue;
+		*eq = '\0';
+		/* FERRY_OUT_<KEY>: upper case, anything else becomes _. */
+		snprintf(name, sizeof name, "FERRY_OUT_");
+		for (i = 0; line[i] != '\0'; i++)
+			name[10 + i] = isalnum((unsigned char)line[i]) ?
+			    (char)toupper((unsigned char)line[i]) : '_';
+		name[10 + i] = '\0';
+		store_output_set(run->runner->store, run->id, stage, line,
+		    eq + 1);
+		runner_env_add(&run->outs, name, eq + 1);
+	}
+	free(buf);
+}
+
+static void
+runner_stage_done(struct exec_job *job, int status, int timed_out,
+    int canceled, void *arg)
+{
+	struct runner_run		*run = arg;
+	struct runner			*r = run->runner;
+	const struct pipeline_stage	*st = &run->pipeline->stages[run->next];
+	char				*out, msg[160];
+	const char			*state;
+
+	run->job = NULL;
+	run->stage = NULL;
+	if (timed_out) {
+		snprintf(msg, sizeof msg, "stage timed out after %lld s; its "
+		    "process group was killed", (long long)((st->timeout_ms ?
+		    st->timeout_ms : run->stage_timeout_ms) / 1000));
+		runner_note(run, st->name, msg);
+	} else if (canceled)
+		runner_note(run, st->name, "stage canceled");
+	else {
+		snprintf(msg, sizeof msg, "stage exited %d", status);
+		runner_note(run, st->name, msg);
+	}
+	state = canceled ? "canceled" : status == 0 && !timed_out ?
+	    "success" : "failed";
+	store_stage_set(r->store, run->id, run->seq, st->name, state, status);
+	xasprintf(&out, "%s/out/%s", run->workdir, st->name);
+	runner_read_outputs(run, st->name, out);
+	free(out);
+	run->next++;
+	if (canceled || run->canceled) {
+		runner_finish(run, "canceled", "canceled");
+		return;
+	}
+	if (strcmp(state, "failed") == 0) {
+		if (!st->continue_on_failure) {
+			snprintf(msg, sizeof msg, "stage %s %s", st->name,
+			    timed_out ? "timed out" : "failed");
+			runner_finish(run, "failed", msg);
+			return;
+		}
+		run->failed = 1;
+	}
+	runner_next_stage(run);
+}
+
+/* The environment of one stage: common, outputs so far, stage, own. */
+static char **
+runner_stage_env(struct runner_run *run, const struct pipeline_stage *st,
+    const char *output)
+{
+	struct runner_env	 e = { NULL, 0 };
+	size_t			 i;
+	char			 n[32];
+
+	for (i = 0; i < run->env.n; i++) {
+		e.v = xreallocarray(e.v, e.n + 2, sizeof *e.v);
+		e.v[e.n++] = xstrdup(run->env.v[i]);
+	}
+	for (i = 0; i < run->outs.n; i++) {
+		e.v = xreallocarray(e.v, e.n + 2, sizeof *e.v);
+		e.v[e.n++] = xstrdup(run->outs.v[i]);
+	}
+	runner_env_add(&e, "FERRY_STAGE", st->name);
+	runner_env_add(&e, "FERRY_OUTPUT", output);
+	snprintf(n, sizeof n, "%d", run->seq);
+	runner_env_add(&e, "FERRY_STAGE_SEQ", n);
+	for (i = 0; i < st->nenv; i++) {
+		e.v = xreallocarray(e.v, e.n + 2, sizeof *e.v);
+		e.v[e.n++] = xstrdup(st->env[i]);
+	}
+	e.v[e.n] = NULL;
+	return (e.v);
+}
+
+static void
+runner_next_stage(struct runner_run *run)
+{
+	struct runner			*r = run->runner;
+	const struct pipeline_stage	*st;
+	struct exec_spec		 spec;
+	char				*log, *output, *cause = NULL, **envp;
+	size_t				 i;
+	int				 kind;
+
+	for (; run->next < run->pipeline->nstages; run->next++) {
+		st = &run->pipeline->stages[run->next];
+		run->seq = (int)run->next + 2;
+		kind = strcmp(run->kind, "tag") == 0 ? GITEVENT_TAG :
+		    strcmp(run->kind, "merge") == 0 ? GITEVENT_MERGE :
+		    GITEVENT_PUSH;
+		if (run->canceled) {
+			runner_finish(run, "canceled", "canceled");
+			return;
+		}
+		if (!pipeline_stage_applies(st, kind, run->ref)) {
+			store_stage_set(r->store, run->id, run->seq, st->name,
+			    "skipped", -1);
+			continue;
+		}
+		xasprintf(&output, "%s/out/%s", run->workdir, st->name);
+		log = runner_log_path(r->conf, run->id, st->name);
+		envp = runner_stage_env(run, st, output);
+		memset(&spec, 0, sizeof spec);
+		spec.argv = st->argv;
+		spec.envp = envp;
+		spec.cwd = run->worktree;
+		spec.log_path = log;
+		spec.log_max = run->log_bytes;
+		spec.timeout_ms = st->timeout_ms > 0 ? st->timeout_ms :
+		    run->stage_timeout_ms;
+		spec.grace_ms = run->grace_ms;
+		store_stage_set(r->store, run->id, run->seq, st->name,
+		    "running", -1);
+		run->stage = st->name;
+		run->job = exec_start(&spec, runner_stage_done, run, &cause);
+		for (i = 0; envp[i] != NULL; i++)
+			freezero_str(envp[i]);
+		free(envp);
+		free(log);
+		free(output);
+		if (run->job == NULL) {
+			runner_note(run, st->name, cause);
+			store_stage_set(r->store, run->id, run->seq, st->name,
+			    "failed", 127);
+			run->next++;
+			runner_finish(run, "failed", cause);
+			free(cause);
+			return;
+		}
+		log_debug("run %lld: stage %s started", (long long)run->id,
+		    st->name);
+		return;
+	}
+	runner_finish(run, run->failed ? "failed" : "success",
+	    run->failed ? "a stage failed (continue_on_failure)" : NULL);
+}
+
+/* Parse the pipeline the checkout wrote; start the stages. */
+static void
+runner_start_pipeline(struct runner_run *run, int werf)
+{
+	struct runner	*r = run->runner;
+	char		*path, *text, *cause = NULL, msg[200];
+	size_t		 len, i;
+
+	xasprintf(&path, "%s/ferry.yaml", run->workdir);
+	text = read_file(path, PIPELINE_MAX_BYTES, &len, &cause);
+	free(path);
+	if (text != NULL) {
+		run->pipeline = pipeline_parse(text, len, PIPELINE_FILE,
+		    &cause);
+		free(text);
+	} else if (werf) {
+		free(cause);
+		cause = NULL;
+		run->pipeline = pipeline_werf_default();
+		runner_note(run, "pipeline", "no .ferry.yaml; werf.yaml found: "
+		    "running the werf flow");
+	} else {
+		free(cause);
+		xasprintf(&cause, "no .ferry.yaml and no werf.yaml at %.12s: "
+		    "add a .ferry.yaml with a stages: list", run->sha);
+	}
+	if (run->pipeline == NULL) {
+		runner_note(run, "pipeline", cause);
+		store_stage_set(r->store, run->id, 1, "pipeline", "failed", -1);
+		snprintf(msg, sizeof msg, "invalid pipeline: %.150s", cause);
+		free(cause);
+		runner_finish(run, "failed", msg);
+		return;
+	}
+	store_stage_set(r->store, run->id, 1, "pipeline", "success", 0);
+	for (i = 0; i < run->pipeline->nstages; i++)
+		store_stage_set(r->store, run->id, (int)i + 2,
+		    run->pipeline->stages[i].name, "pending", -1);
+	runner_env_add(&run->env, "FERRY_COMMIT", run->sha);
+	run->next = 0;
+	runner_next_stage(run);
+}
+
+/* Read the checkout's result file: commit=, werf=. */
+static int
+runner_checkout_result(struct runner_run *run, int *werf)
+{
+	char	*path, *buf, *cause = NULL, *line, *save = NULL;
+	int	 ok = 0;
+
+	*werf = 0;
+	xasprintf(&path, "%s/checkout.result", run->workdir);
+	buf = read_file(path, 4096, NULL, &cause);
+	free(path);
+	free(cause);
+	if (buf == NULL)
+		return (-1);
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "commit=", 7) == 0 &&
+		    sha_is_valid(line + 7)) {
+			free(run->sha);
+			run->sha = xstrdup(line + 7);
+			ok = 1;
+		} else if (strcmp(line, "werf=yes") == 0)
+			*werf = 1;
+	}
+	free(buf);
+	return (ok ? 0 : -1);
+}
+
+static void
+runner_checkout_done(struct exec_job *job, int status, int timed_out,
+    int canceled, void *arg)
+{
+	struct runner_run	*run = arg;
+	struct runner		*r = run->runner;
+	int			 werf;
+
+	run->job = NULL;
+	run->stage = NULL;
+	if (canceled || run->canceled) {
+		store_stage_set(r->store, run->id, 0, "checkout", "canceled",
+		    status);
+		runner_finish(run, "canceled", "canceled");
+		return;
+	}
+	if (status != 0 || runner_checkout_result(run, &werf) != 0) {
+		if (timed_out)
+			runner_note(run, "checkout", "checkout timed out");
+		store_stage_set(r->store, run->id, 0, "checkout", "failed",
+		    status);
+		runner_finish(run, "failed", "checkout failed; see the "
+		    "checkout log");
+		return;
+	}
+	store_stage_set(r->store, run->id, 0, "checkout", "success", 0);
+	store_run_set_sha(r->store, run->id, run->sha);
+	runner_start_pipeline(run, werf);
+}
+
+static void
+runner_argv_add(char ***argv, size_t *n, const char *s)
+{
+	*argv = xreallocarray(*argv, *n + 2, sizeof **argv);
+	(*argv)[(*n)++] = xstrdup(s);
+	(*argv)[*n] = NULL;
+}
+
+/* The ferry binary: executor.ferry, else the one beside ferryd. */
+static char *
+runner_ferry_path(const struct conf *conf)
+{
+	char	 self[PATH_MAX], *slash, *p;
+	ssize_t	 n;
+
+	if (conf->exec_ferry != NULL)
+		return (xstrdup(conf->exec_ferry));
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			xasprintf(&p, "%s/ferry", self);
+			if (access(p, X_OK) == 0)
+				return (p);
+			free(p);
+		}
+	}
+	return (xstrdup("ferry"));
+}
+
+/* Start a queued run (row from the store) of project pr. */
+static void
+runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
+{
+	const struct conf	*conf = r->conf;
+	struct runner_run	*run;
+	struct exec_spec	 spec;
+	char			*mirror, *ferry, *log, *cause = NULL, *s;
+	char			*envp[4];
+	size_t			 n = 0, i;
+	const char		*branch;
+
+	run = xcalloc(1, sizeof *run);
+	run->runner = r;
+	run->id = json_integer_value(json_object_get(row, "id"));
+	run->project = xstrdup(pr->name);
+	run->repo = xstrdup(pr->repo);
+	run->ref = xstrdup(json_string_value(json_object_get(row, "ref")));
+	run->sha = xstrdup(json_string_value(json_object_get(row, "sha")));
+	run->kind = xstrdup(json_string_value(json_object_get(row, "kind")));
+	run->manual = json_integer_value(json_object_get(row, "manual")) != 0;
+	run->stage_timeout_ms = conf->exec_stage_timeout_ms;
+	run->grace_ms = conf->exec_grace_ms;
+	run->log_bytes = conf->exec_log_bytes;
+	run->keep_failed = conf->exec_keep_failed;
+	xasprintf(&run->workdir, "%s/work/%lld", conf->state_dir,
+	    (long long)run->id);
+	xasprintf(&run->worktree, "%s/src", run->workdir);
+	xasprintf(&run->logdir, "%s/logs/%lld", conf->state_dir,
+	    (long long)run->id);
+	LIST_INSERT_HEAD(&r->runs, run, entry);
+	r->nruns++;
+
+	store_run_reset(r->store, run->id);
+	store_run_set_state(r->store, run->id, "running", NULL);
+	log_info("run %lld: started (%s %s)", (long long)run->id, run->project,
+	    run->ref);
+
+	/* What every stage sees; nothing of ferryd's own environment. */
+	runner_env_add(&run->env, "PATH", conf->exec_path);
+	xasprintf(&s, "%s/home", conf->state_dir);
+	runner_mkdirs(s);
+	runner_env_add(&run->env, "HOME", s);
+	free(s);
+	runner_env_add(&run->env, "LANG", "C.UTF-8");
+	runner_env_add(&run->env, "CI", "true");
+	runner_env_add(&run->env, "FERRY_PROJECT", run->project);
+	xasprintf(&s, "%lld", (long long)run->id);
+	runner_env_add(&run->env, "FERRY_RUN_ID", s);
+	free(s);
+	runner_env_add(&run->env, "FERRY_EVENT", run->manual ? "manual" :
+	    run->kind);
+	runner_env_add(&run->env, "FERRY_REF", run->ref);
+	if ((branch = strncmp(run->ref, "refs/heads/", 11) == 0 ?
+	    run->ref + 11 : NULL) != NULL)
+		runner_env_add(&run->env, "FERRY_BRANCH", branch);
+	else if (strncmp(run->ref, "refs/tags/", 10) == 0)
+		runner_env_add(&run->env, "FERRY_TAG", run->ref + 10);
+	runner_env_add(&run->env, "FERRY_WORKTREE", run->worktree);
+	for (i = 0; i < pr->nenv; i++)
+		runner_env_add(&run->env, pr->env[i].name, pr->env[i].value);
+	for (i = 0; i < pr->nsecrets; i++)
+		runner_env_add(&run->env, pr->secrets[i].name,
+		    pr->secrets[i].value);
+
+	if (runner_mkdirs(run->logdir) != 0 ||
+	    (xasprintf(&s, "%s/out", run->workdir), runner_mkdirs(s)) != 0) {
+		free(s);
+		runner_finish(run, "failed", "cannot create the run's "
+		    "directories");
+		return;
+	}
+	free(s);
+
+	/* The checkout, as a child: git never blocks the loop. */
+	xasprintf(&mirror, "%s/mirrors/%s.git", conf->state_dir, pr->name);
+	ferry = runner_ferry_path(conf);
+	runner_argv_add(&run->checkout_argv, &n, ferry);
+	runner_argv_add(&run->checkout_argv, &n, "checkout");
+	runner_argv_add(&run->checkout_argv, &n, "--mirror");
+	runner_argv_add(&run->checkout_argv, &n, mirror);
+	runner_argv_add(&run->checkout_argv, &n, "--url");
+	runner_argv_add(&run->checkout_argv, &n, pr->repo);
+	runner_argv_add(&run->checkout_argv, &n, "--ref");
+	runner_argv_add(&run->checkout_argv, &n, run->ref);
+	if (run->sha[0] != '\0') {
+		runner_argv_add(&run->checkout_argv, &n, "--sha");
+		runner_argv_add(&run->checkout_argv, &n, run->sha);
+	}
+	runner_argv_add(&run->checkout_argv, &n, "--worktree");
+	runner_argv_add(&run->checkout_argv, &n, run->worktree);
+	xasprintf(&s, "%s/ferry.yaml", run->workdir);
+	runner_argv_add(&run->checkout_argv, &n, "--pipeline-out");
+	runner_argv_add(&run->checkout_argv, &n, s);
+	free(s);
+	xasprintf(&s, "%s/checkout.result", run->workdir);
+	runner_argv_add(&run->checkout_argv, &n, "--result");
+	runner_argv_add(&run->checkout_argv, &n, s);
+	free(s);
+	for (i = 0; i < pr->nrequired_files; i++) {
+		runner_argv_add(&run->checkout_argv, &n, "--require");
+		runner_argv_add(&run->checkout_argv, &n,
+		    pr->required_files[i]);
+	}
+	if (pr->token_file != NULL) {
+		runner_argv_add(&run->checkout_argv, &n, "--token-file");
+		runner_argv_add(&run->checkout_argv, &n, pr->token_file);
+	}
+	if (pr->username != NULL) {
+		runner_argv_add(&run->checkout_argv, &n, "--username");
+		runner_argv_add(&run->checkout_argv, &n, pr->username);
+	}
+	if (pr->password_file != NULL) {
+		runner_argv_add(&run->checkout_argv, &n, "--password-file");
+		runner_argv_add(&run->checkout_argv, &n, pr->password_file);
+	}
+	if (pr->ssh_key_file != NULL) {
+		runner_argv_add(&run->checkout_argv, &n, "--ssh-key");
+		runner_argv_add(&run->checkout_argv, &n, pr->ssh_key_file);
+	}
+	free(mirror);
+	free(ferry);
+
+	xasprintf(&envp[0], "PATH=%s", conf->exec_path);
+	xasprintf(&envp[1], "HOME=%s/home", conf->state_dir);
+	envp[2] = xstrdup("LANG=C.UTF-8");
+	envp[3] = NULL;
+	log = runner_log_path(conf, run->id, "checkout");
+	memset(&spec, 0, sizeof spec);
+	spec.argv = run->checkout_argv;
+	spec.envp = envp;
+	spec.cwd = conf->state_dir;
+	spec.log_path = log;
+	spec.log_max = run->log_bytes;
+	spec.timeout_ms = RUNNER_CHECKOUT_MS;
+	spec.grace_ms = run->grace_ms;
+	store_stage_set(r->store, run->id, 0, "checkout", "running", -1);
+	run->stage = "checkout";
+	run->job = exec_start(&spec, runner_checkout_done, run, &cause);
+	for (i = 0; envp[i] != NULL; i++)
+		free(envp[i]);
+	free(log);
+	if (run->job == NULL) {
+		runner_note(run, "checkout", cause);
+		store_stage_set(r->store, run->id, 0, "checkout", "failed", -1);
+		runner_finish(run, "failed", cause);
+		free(cause);
+	}
+}
+
+static int
+runner_project_running(struct runner *r, const char *project)
+{
+	struct runner_run	*run;
+	int			 n = 0;
+
+	LIST_FOREACH(run, &r->runs, entry) {
+		if (strcmp(run->project, project) == 0)
+			n++;
+	}
+	return (n);
+}
+
+/* One scheduling pass: start what the limits allow, oldest first. */
+static void
+runner_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct runner			*r = arg;
+	const struct conf_project	*pr;
+	json_t				*rows, *row;
+	const char			*project;
+	size_t				 i;
+
+	if (r->stopping || r->nruns >= r->conf->exec_concurrency)
+		return;
+	if ((rows = store_runs_queued(r->store, 256)) == NULL)
+		return;
+	json_array_foreach(rows, i, row) {
+		if (r->nruns >= r->conf->exec_concurrency)
+			break;
+		project = json_string_value(json_object_get(row, "project"));
+		if ((pr = conf_project_find(r->conf, project)) == NULL) {
+			store_run_set_state(r->store, json_integer_value(
+			    json_object_get(row, "id")), "failed",
+			    "the project is no longer configured");
+			continue;
+		}
+		if (runner_project_running(r, project) >= pr->concurrency)
+			continue;
+		runner_start(r, row, pr);
+	}
+	json_decref(rows);
+}
+
+/* Schedule a pass of the runner after the current loop turn. */
+void
+runner_kick(struct runner *r)
+{
+	if (r->kick_ev == NULL)
+		r->kick_ev = event_new(r->base, -1, 0, runner_kick_cb, r);
+	event_active(r->kick_ev, 0, 0);
+}
+
+static struct runner_run *
+runner_find(struct runner *r, int64_t id)
+{
+	struct runner_run	*run;
+
+	LIST_FOREACH(run, &r->runs, entry) {
+		if (run->id == id)
+			return (run);
+	}
+	return (NULL);
+}
+
+/*
+ * Cancel a run: a queued one at once, a running one by stopping its stage
+ * (SIGTERM to the group, SIGKILL after the grace period). Returns 0, or -1
+ * with *cause set (no such run, or it has ended).
+ */
+int
+runner_cancel(struct runner *r, int64_t id, char **cause)
+{
+	struct runner_run	*run;
+	json_t			*row;
+	const char		*state;
+	int			 rc = 0;
+
+	if ((run = runner_find(r, id)) != NULL) {
+		run->canceled = 1;
+		if (run->job != NULL)
+			exec_cancel(run->job);
+		log_info("run %lld: cancel requested", (long long)id);
+		return (0);
+	}
+	if ((row = store_run_get(r->store, id)) == NULL) {
+		xasprintf(cause, "no run %lld", (long long)id);
+		return (-1);
+	}
+	state = json_string_value(json_object_get(row, "state"));
+	if (state != NULL && strcmp(state, "queued") == 0)
+		store_run_set_state(r->store, id, "canceled", "canceled");
+	else {
+		xasprintf(cause, "run %lld is %s, not queued or running",
+		    (long long)id, state != NULL ? state : "unknown");
+		rc = -1;
+	}
+	json_decref(row);
+	return (rc);
+}
+
+/* Queue a new run of the same commit as run id. Returns its id or -1. */
+int64_t
+runner_retry(struct runner *r, int64_t id, char **cause)
+{
+	json_t		*row;
+	const char	*state;
+	char		*ev;
+	int64_t		 nid = -1;
+
+	if ((row = store_run_get(r->store, id)) == NULL) {
+		xasprintf(cause, "no run %lld", (long long)id);
+		return (-1);
+	}
+	state = json_string_value(json_object_get(row, "state"));
+	if (state != NULL && (strcmp(state, "queued") == 0 ||
+	    strcmp(state, "running") == 0))
+		xasprintf(cause, "run %lld is %s; retry it once it has ended",
+		    (long long)id, state);
+	else {
+		ev = json_dumps(json_object_get(row, "event"), JSON_COMPACT);
+		nid = store_run_new_manual(r->store, json_string_value(
+		    json_object_get(row, "project")), json_string_value(
+		    json_object_get(row, "ref")), json_string_value(
+		    json_object_get(row, "sha")), json_string_value(
+		    json_object_get(row, "kind")), ev != NULL ? ev : "null",
+		    id);
+		free(ev);
+		if (nid == -1)
+			xasprintf(cause, "the store is unavailable");
+		else {
+			log_info("run %lld: queued as a retry of run %lld",
+			    (long long)nid, (long long)id);
+			runner_kick(r);
+		}
+	}
+	json_decref(row);
+	return (nid);
+}
+
+/*
+ * Queue a manual run of ref ("main", "refs/heads/main", "refs/tags/v1")
+ * in project; the commit is the ref's tip when the checkout runs.
+ */
+int64_t
+runner_trigger(struct runner *r, const char *project, const char *ref,
+    char **cause)
+{
+	char	*full, *ev;
+	int64_t	 id;
+
+	if (conf_project_find(r->conf, project) == NULL) {
+		xasprintf(cause, "no project named \"%.100s\"", project);
+		return (-1);
+	}
+	if (strncmp(ref, "refs/", 5) == 0)
+		full = xstrdup(ref);
+	else
+		xasprintf(&full, "refs/heads/%s", ref);
+	if (!ref_is_valid(full)) {
+		free(full);
+		xasprintf(cause, "invalid ref name");
+		return (-1);
+	}
+	xasprintf(&ev, "{\"provider\":\"manual\",\"kind\":\"%s\"}",
+	    strncmp(full, "refs/tags/", 10) == 0 ? "tag" : "push");
+	id = store_run_new_manual(r->store, project, full, "",
+	    strncmp(full, "refs/tags/", 10) == 0 ? "tag" : "push", ev, 0);
+	free(ev);
+	if (id == -1)
+		xasprintf(cause, "the store is unavailable");
+	else {
+		log_info("run %lld: queued by hand for %s %s", (long long)id,
+		    project, full);
+		runner_kick(r);
+	}
+	free(full);
+	return (id);
+}
+
+/* Whether stage of run may still write to its log (running or ahead). */
+int
+runner_stage_open(struct runner *r, int64_t id, const char *stage)
+{
+	struct runner_run	*run;
+	json_t			*row;
+	const char		*state;
+	int			 open_ = 0;
+	size_t			 i;
+
+	if ((run = runner_find(r, id)) != NULL) {
+		if (run->stage != NULL && strcmp(run->stage, stage) == 0)
+			return (1);
+		if (run->pipeline == NULL)
+			return (1);	/* still checking out */
+		for (i = run->next; i < run->pipeline->nstages; i++) {
+			if (strcmp(run->pipeline->stages[i].name, stage) == 0)
+				return (1);
+		}
+		return (0);
+	}
+	if ((row = store_run_get(r->store, id)) != NULL) {
+		state = json_string_value(json_object_get(row, "state"));
+		open_ = state != NULL && strcmp(state, "queued") == 0;
+		json_decref(row);
+	}
+	return (open_);
+}
+
+/*
+ * Stop: start nothing more and kill the running stages. Their runs stay
+ * "running" in the store, so the next start-up marks them interrupted and
+ * queues them once more.
+ */
+void
+runner_shutdown(struct runner *r)
+{
+	struct runner_run	*run;
+
+	r->stopping = 1;
+	LIST_FOREACH(run, &r->runs, entry)
+		log_info("run %lld: stopped by shutdown; it runs again after "
+		    "the restart", (long long)run->id);
+	exec_shutdown();
+}
+
+void
+runner_free(struct runner *r)
+{
+	struct runner_run	*run;
+
+	if (r == NULL)
+		return;
+	while ((run = LIST_FIRST(&r->runs)) != NULL)
+		runner_run_free(run);
+	if (r->kick_ev != NULL)
+		event_free(r->kick_ev);
+	free(r);
+}
