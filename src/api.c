@@ -142,7 +142,8 @@ api_runs_list(struct api *api, struct httpd_req *req)
 {
 	char	*project, *state, *limit, *end;
 	long	 n = API_LIST_DEFAULT;
-	json_t	*runs;
+	json_t	*runs, *run;
+	size_t	 i;
 
 	project = httpd_query_get(req, "project");
 	state = httpd_query_get(req, "state");
@@ -160,8 +161,13 @@ api_runs_list(struct api *api, struct httpd_req *req)
 	if ((runs = store_runs_list(api->store, project, state, (int)n)) ==
 	    NULL)
 		httpd_reply_error(req, 503, "the store is unavailable");
-	else
+	else {
+		json_array_foreach(runs, i, run)
+			json_object_set_new(run, "stages", store_stages_get(
+			    api->store, json_integer_value(json_object_get(run,
+			    "id"))));
 		httpd_reply_json(req, 200, json_pack("{s:o}", "runs", runs));
+	}
 out:
 	free(project);
 	free(state);

@@ -14,5 +14,10 @@ int	cli_webhook_inspect(int, char **);
 int	cli_webhook_sign(int, char **);
 int	cli_runs(const struct cli_target *, int, char **);
 int	cli_run_show(const struct cli_target *, int, char **);
+int	cli_logs(const struct cli_target *, int, char **);
+int	cli_run_action(const struct cli_target *, int, char **);
+int	cli_trigger(const struct cli_target *, int, char **);
+int	cli_checkout(int, char **);
+int	cli_pipeline_run(int, char **);
 
 #endif

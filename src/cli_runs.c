@@ -19,6 +19,9 @@
 
 #define CLI_REPLY_MAX	(64u * 1024 * 1024)
 
+static const char	*cli_duration(json_t *, json_t *, char *, size_t);
+static void		 cli_print_stages(json_t *);
+
 struct cli_buf {
 	char	*data;
 	size_t	 len;
@@ -66,7 +69,8 @@ cli_socket(const struct cli_target *t)
  * otherwise prints the API's error and returns NULL.
  */
 static json_t *
-cli_get(const struct cli_target *t, const char *path)
+cli_request(const struct cli_target *t, const char *method, const char *path,
+    const char *body)
 {
 	struct curl_slist	*hdrs = NULL;
 	struct cli_buf		 b = { NULL, 0 };
@@ -92,6 +96,11 @@ cli_get(const struct cli_target *t, const char *path)
 	}
 	errbuf[0] = '\0';
 	curl_easy_setopt(curl, CURLOPT_URL, url);
+	if (strcmp(method, "POST") == 0) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body != NULL ? body :
+		    "");
+	}
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, cli_write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
@@ -120,6 +129,12 @@ cli_get(const struct cli_target *t, const char *path)
 	free(url);
 	free(sock);
 	return (o);
+}
+
+static json_t *
+cli_get(const struct cli_target *t, const char *path)
+{
+	return (cli_request(t, "GET", path, NULL));
 }
 
 static void
@@ -163,6 +178,26 @@ cli_str(json_t *o, const char *key)
 		    s[i];
 	out[i] = '\0';
 	return (out);
+}
+
+/* Under a run in the table: "  checkout success 0.4s | build running 3.1s" */
+static void
+cli_print_stage_line(json_t *stages)
+{
+	json_t	*st;
+	size_t	 i;
+	char	 dur[32];
+
+	if (json_array_size(stages) == 0)
+		return;
+	printf("       ");
+	json_array_foreach(stages, i, st) {
+		printf("%s%s %s %s", i > 0 ? " | " : "", cli_str(st, "name"),
+		    cli_str(st, "state"), cli_duration(json_object_get(st,
+		    "started_at"), json_object_get(st, "finished_at"), dur,
+		    sizeof dur));
+	}
+	printf("\n");
 }
 
 int
@@ -231,10 +266,51 @@ cli_runs(const struct cli_target *t, int argc, char **argv)
 			    cli_str(r, "state"), cli_str(r, "project"),
 			    cli_str(r, "ref"), cli_str(r, "sha"),
 			    cli_str(r, "kind"), when);
+			cli_print_stage_line(json_object_get(r, "stages"));
 		}
 	}
 	json_decref(o);
 	return (0);
+}
+
+/* Milliseconds between two JSON timestamps as "12.3s", or "-". */
+static const char *
+cli_duration(json_t *from, json_t *to, char *buf, size_t len)
+{
+	long long	ms;
+
+	if (!json_is_integer(from))
+		return ("-");
+	ms = (json_is_integer(to) ? json_integer_value(to) :
+	    (long long)time(NULL) * 1000) - json_integer_value(from);
+	if (ms < 60000)
+		snprintf(buf, len, "%.1fs", (double)ms / 1000);
+	else
+		snprintf(buf, len, "%lldm%02llds", ms / 60000, ms / 1000 % 60);
+	return (buf);
+}
+
+/* The stages of a run, one line each: name, state, duration, exit. */
+static void
+cli_print_stages(json_t *stages)
+{
+	json_t	*st, *code;
+	size_t	 i;
+	char	 dur[32];
+
+	if (json_array_size(stages) == 0)
+		return;
+	printf("stages:\n");
+	json_array_foreach(stages, i, st) {
+		code = json_object_get(st, "exit_code");
+		printf("  %-20s %-11s %8s", cli_str(st, "name"),
+		    cli_str(st, "state"), cli_duration(json_object_get(st,
+		    "started_at"), json_object_get(st, "finished_at"), dur,
+		    sizeof dur));
+		if (json_is_integer(code))
+			printf("  exit %lld", json_integer_value(code));
+		printf("\n");
+	}
 }
 
 int
@@ -283,7 +359,172 @@ cli_run_show(const struct cli_target *t, int argc, char **argv)
 		if (json_integer_value(json_object_get(o, "superseded_by")))
 			printf("superseded by run %lld\n", json_integer_value(
 			    json_object_get(o, "superseded_by")));
+		if (json_is_string(json_object_get(o, "error")))
+			printf("error:     %s\n", cli_str(o, "error"));
+		cli_print_stages(json_object_get(o, "stages"));
+		if (json_object_size(json_object_get(o, "outputs")) > 0) {
+			const char *k;
+			json_t *v;
+			printf("outputs:\n");
+			json_object_foreach(json_object_get(o, "outputs"), k, v)
+				printf("  %s=%s\n", k, json_string_value(v));
+		}
 	}
+	json_decref(o);
+	return (0);
+}
+
+/* Print a stage's log; with follow, stream it until the stage ends. */
+static int
+cli_log(const struct cli_target *t, long long run, const char *stage,
+    int follow)
+{
+	struct curl_slist	*hdrs = NULL;
+	CURL			*curl;
+	CURLcode		 cc;
+	char			*url, *sock = NULL, *auth, errbuf[CURL_ERROR_SIZE];
+	long			 code = 0;
+
+	if ((curl = curl_easy_init()) == NULL)
+		return (1);
+	if (t->url != NULL) {
+		xasprintf(&url, "%s/api/v1/runs/%lld/logs/%s%s", t->url, run,
+		    stage, follow ? "?follow=1" : "");
+		if (t->token != NULL) {
+			xasprintf(&auth, "Authorization: Bearer %s", t->token);
+			hdrs = curl_slist_append(hdrs, auth);
+			free(auth);
+		}
+	} else {
+		sock = cli_socket(t);
+		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock);
+		xasprintf(&url, "http://ferry/api/v1/runs/%lld/logs/%s%s",
+		    run, stage, follow ? "?follow=1" : "");
+	}
+	errbuf[0] = '\0';
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
+	cc = curl_easy_perform(curl);	/* the body goes to stdout */
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	if (cc != CURLE_OK) {
+		if (code == 404)
+			fprintf(stderr, "ferry: no log for stage %s of run "
+			    "%lld (yet)\n", stage, run);
+		else
+			fprintf(stderr, "ferry: %s\n", errbuf[0] ? errbuf :
+			    curl_easy_strerror(cc));
+	}
+	fflush(stdout);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(curl);
+	free(url);
+	free(sock);
+	return (cc == CURLE_OK ? 0 : 1);
+}
+
+/* `ferry logs RUN [STAGE] [-f]`: one stage, or every stage in order. */
+int
+cli_logs(const struct cli_target *t, int argc, char **argv)
+{
+	const char	*stage = NULL, *name;
+	long long	 run = 0;
+	int		 i, follow = 0, rc = 0;
+	char		*path;
+	json_t		*o, *st;
+	size_t		 k;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 ||
+		    strcmp(argv[i], "--follow") == 0)
+			follow = 1;
+		else if (run == 0 && strspn(argv[i], "0123456789") ==
+		    strlen(argv[i]) && argv[i][0] != '\0')
+			run = strtoll(argv[i], NULL, 10);
+		else if (stage == NULL && run != 0)
+			stage = argv[i];
+		else
+			run = -1;
+	}
+	if (run <= 0) {
+		fprintf(stderr, "usage: ferry logs RUN [STAGE] [-f]\n");
+		return (2);
+	}
+	if (stage != NULL)
+		return (cli_log(t, run, stage, follow));
+	xasprintf(&path, "/api/v1/runs/%lld", run);
+	o = cli_get(t, path);
+	free(path);
+	if (o == NULL)
+		return (1);
+	json_array_foreach(json_object_get(o, "stages"), k, st) {
+		name = json_string_value(json_object_get(st, "name"));
+		if (name == NULL || strcmp(cli_str(st, "state"), "pending") == 0 ||
+		    strcmp(cli_str(st, "state"), "skipped") == 0)
+			continue;
+		printf("==> %s (%s)\n", name, cli_str(st, "state"));
+		fflush(stdout);
+		if (cli_log(t, run, name, follow) != 0)
+			rc = 1;
+	}
+	json_decref(o);
+	return (rc);
+}
+
+/* `ferry cancel RUN`, `ferry retry RUN`. */
+int
+cli_run_action(const struct cli_target *t, int argc, char **argv)
+{
+	char	*path;
+	json_t	*o;
+
+	if (argc != 2 || strspn(argv[1], "0123456789") != strlen(argv[1]) ||
+	    argv[1][0] == '\0') {
+		fprintf(stderr, "usage: ferry %s RUN\n", argv[0]);
+		return (2);
+	}
+	xasprintf(&path, "/api/v1/runs/%s/%s", argv[1], argv[0]);
+	o = cli_request(t, "POST", path, "{}");
+	free(path);
+	if (o == NULL)
+		return (1);
+	if (strcmp(argv[0], "retry") == 0)
+		printf("run %lld queued (retry of run %s)\n", json_integer_value(
+		    json_object_get(o, "run")), argv[1]);
+	else
+		printf("run %s: cancel requested\n", argv[1]);
+	json_decref(o);
+	return (0);
+}
+
+/* `ferry trigger PROJECT REF`: start a run of REF's tip by hand. */
+int
+cli_trigger(const struct cli_target *t, int argc, char **argv)
+{
+	char	*path, *body, *ep;
+	json_t	*o, *b;
+	CURL	*curl;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: ferry trigger PROJECT REF\n");
+		return (2);
+	}
+	curl = curl_easy_init();
+	ep = curl_easy_escape(curl, argv[1], 0);
+	xasprintf(&path, "/api/v1/projects/%s/runs", ep);
+	curl_free(ep);
+	curl_easy_cleanup(curl);
+	b = json_pack("{s:s}", "ref", argv[2]);
+	body = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	o = body != NULL ? cli_request(t, "POST", path, body) : NULL;
+	free(body);
+	free(path);
+	if (o == NULL)
+		return (1);
+	printf("run %lld queued\n", json_integer_value(json_object_get(o,
+	    "run")));
 	json_decref(o);
 	return (0);
 }

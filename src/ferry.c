@@ -28,7 +28,13 @@ ferry_usage(FILE *f)
 	    "  runs [--project P] [--state S] [--limit N] [--json]\n"
 	    "      list runs, newest first\n"
 	    "  run show ID [--json]\n"
-	    "      show one run\n"
+	    "      show one run, its stages and outputs\n"
+	    "  logs RUN [STAGE] [-f]\n"
+	    "      print a stage's log, or every stage's; -f follows it live\n"
+	    "  cancel RUN | retry RUN\n"
+	    "      stop a queued or running run; run an ended run's commit again\n"
+	    "  trigger PROJECT REF\n"
+	    "      start a run of REF's tip by hand\n"
 	    "  version\n"
 	    "\n"
 	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
@@ -90,6 +96,12 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "run") == 0 && argc >= 2 &&
 	    strcmp(argv[1], "show") == 0)
 		return (cli_run_show(&t, argc - 1, argv + 1));
+	if (strcmp(argv[0], "logs") == 0)
+		return (cli_logs(&t, argc, argv));
+	if (strcmp(argv[0], "cancel") == 0 || strcmp(argv[0], "retry") == 0)
+		return (cli_run_action(&t, argc, argv));
+	if (strcmp(argv[0], "trigger") == 0)
+		return (cli_trigger(&t, argc, argv));
 	fprintf(stderr, "ferry: unknown command \"%s\"\n", argv[0]);
 	ferry_usage(stderr);
 	return (2);
