@@ -50,7 +50,7 @@ struct pipeline_parse {
 struct pipeline_stage_parse {
 	struct pipeline_stage	*st;
 	yaml_node_t		*name_node;
-	size_t			 argc;		/* run: arguments so far */
+	size_t			 argc;	/* run's items so far */
 	int			 seen_name;
 	int			 seen_run;
 };
@@ -117,8 +117,12 @@ pipeline_quote(const char *s, char *out, size_t outlen)
 	size_t			 o = 0, i;
 
 	out[o++] = '"';
-	for (i = 0; u[i] != '\0' && o + 8 < outlen; i++) {
-		if (i >= PIPELINE_QUOTE_MAX && (u[i] & 0xc0) != 0x80)
+	for (i = 0; u[i] != '\0'; i++) {
+		/* Cut between characters; room is left for '"...' and NUL. */
+		if ((i >= PIPELINE_QUOTE_MAX || o + 9 > outlen) &&
+		    (u[i] & 0xc0) != 0x80)
+			break;
+		if (o + 6 > outlen)
 			break;
 		if (u[i] == '"' || u[i] == '\\') {
 			out[o++] = '\\';
@@ -361,13 +365,35 @@ pipeline_mapping(struct pipeline_parse *p, yaml_node_t *n, const char *what,
 	return (rc);
 }
 
+/* Slots allocated for a NULL-terminated array of n - 1 strings. */
+static size_t
+pipeline_slots(size_t n)
+{
+	size_t	slots = 4;
+
+	while (slots < n)
+		slots *= 2;
+	return (slots);
+}
+
+/*
+ * Append s (taking ownership) to a NULL-terminated array of n strings. The
+ * array grows by doubling: a list may hold many thousand items.
+ */
+static void
+pipeline_push_owned(char ***v, size_t *n, char *s)
+{
+	if (*v == NULL || pipeline_slots(*n + 2) != pipeline_slots(*n + 1))
+		*v = xreallocarray(*v, pipeline_slots(*n + 2), sizeof **v);
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
 /* Append a copy of s to a NULL-terminated array of n strings. */
 static void
 pipeline_push(char ***v, size_t *n, const char *s)
 {
-	*v = xreallocarray(*v, *n + 2, sizeof **v);
-	(*v)[(*n)++] = xstrdup(s);
-	(*v)[*n] = NULL;
+	pipeline_push_owned(v, n, xstrdup(s));
 }
 
 static int
@@ -453,9 +479,7 @@ pipeline_env_pair(struct pipeline_parse *p, const char *key, yaml_node_t *k,
 	if ((s = pipeline_scalar(p, v, key)) == NULL)
 		return (-1);
 	xasprintf(&kv, "%s=%s", key, s);
-	st->env = xreallocarray(st->env, st->nenv + 2, sizeof *st->env);
-	st->env[st->nenv++] = kv;
-	st->env[st->nenv] = NULL;
+	pipeline_push_owned(&st->env, &st->nenv, kv);
 	return (0);
 }
 

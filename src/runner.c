@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,17 +102,31 @@ static void	runner_next_stage(struct runner_run *);
 static void	runner_finish(struct runner_run *, const char *,
 		    const char *);
 
+static void	runner_remove_tree(const char *);
+
+/*
+ * A new runner. Nothing runs yet, so worktrees left by an earlier ferryd
+ * are stale: their folder is moved aside at once and removed by a child.
+ */
 struct runner *
 runner_new(struct event_base *base, struct store *store,
     const struct conf *conf)
 {
 	struct runner	*r;
+	char		*work, *old;
 
 	r = xcalloc(1, sizeof *r);
 	r->base = base;
 	r->store = store;
 	r->conf = conf;
 	LIST_INIT(&r->runs);
+	xasprintf(&work, "%s/work", conf->state_dir);
+	xasprintf(&old, "%s/work.stale.%lld", conf->state_dir,
+	    (long long)now_ms());
+	if (rename(work, old) == 0)
+		runner_remove_tree(old);
+	free(work);
+	free(old);
 	return (r);
 }
 
@@ -231,12 +246,13 @@ runner_cleanup_done(struct exec_job *job, int status, int timed_out,
 	free(arg);
 }
 
+/* Remove a folder of ours (never payload data) with rm in a child. */
 static void
-runner_cleanup(struct runner_run *run)
+runner_remove_tree(const char *dir)
 {
 	struct exec_spec	 spec;
 	char			*argv[] = { (char *)"/bin/rm", (char *)"-rf",
-	    (char *)"--", run->workdir, NULL };
+	    (char *)"--", (char *)(uintptr_t)dir, NULL };
 	char			*envp[] = { NULL };
 	char			*cause = NULL;
 
@@ -245,11 +261,17 @@ runner_cleanup(struct runner_run *run)
 	spec.envp = envp;
 	spec.log_fd = -1;
 	spec.timeout_ms = 10 * 60 * 1000;
-	if (exec_start(&spec, runner_cleanup_done, xstrdup(run->workdir),
+	if (exec_start(&spec, runner_cleanup_done, xstrdup(dir),
 	    &cause) == NULL) {
-		log_warnx("runner: cannot remove %s: %s", run->workdir, cause);
+		log_warnx("runner: cannot remove %s: %s", dir, cause);
 		free(cause);
 	}
+}
+
+static void
+runner_cleanup(struct runner_run *run)
+{
+	runner_remove_tree(run->workdir);
 }
 
 /* End a run in state with an error message (NULL for success). */
@@ -609,8 +631,10 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	run->grace_ms = conf->exec_grace_ms;
 	run->log_bytes = conf->exec_log_bytes;
 	run->keep_failed = conf->exec_keep_failed;
-	xasprintf(&run->workdir, "%s/work/%lld", conf->state_dir,
-	    (long long)run->id);
+	/* One folder per attempt: a crashed attempt's leftovers stay apart. */
+	xasprintf(&run->workdir, "%s/work/%lld.%lld", conf->state_dir,
+	    (long long)run->id, (long long)json_integer_value(json_object_get(
+	    row, "attempts")) + 1);
 	xasprintf(&run->worktree, "%s/src", run->workdir);
 	xasprintf(&run->logdir, "%s/logs/%lld", conf->state_dir,
 	    (long long)run->id);
@@ -621,6 +645,11 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	store_run_set_state(r->store, run->id, "running", NULL);
 	log_info("run %lld: started (%s %s)", (long long)run->id, run->project,
 	    run->ref);
+	if (json_integer_value(json_object_get(row, "attempts")) > 0) {
+		runner_mkdirs(run->logdir);
+		runner_note(run, "checkout", "---- attempt after an "
+		    "interruption ----");
+	}
 
 	/* What every stage sees; nothing of ferryd's own environment. */
 	runner_env_add(&run->env, "PATH", conf->exec_path);

@@ -1,0 +1,197 @@
+#!/bin/bash
+# t3000-runs: webhooks for real git repositories become real runs: the
+# exact commit is checked out, the stages of its .ferry.yaml run in order
+# with a clean environment, and people can follow, cancel and retry them.
+
+. "$T_SRCDIR/lib.sh"
+
+GIT="git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
+export FERRYD_ONLY_VAR=should-not-leak
+
+# commit MSG: commit everything in the work clone and push main.
+commit() {
+	(cd work && $GIT add -A && $GIT commit -q -m "$1" && git push -q origin HEAD:refs/heads/main) &&
+	git -C work rev-parse HEAD
+}
+
+# deliver REF SHA [DELIVERY]: a signed GitHub push for REF at SHA.
+deliver() {
+	printf '{"ref":"%s","before":"0000000000000000000000000000000000000000","after":"%s","repository":{"full_name":"acme/shop"},"sender":{"login":"t"}}' "$1" "$2" >push.json &&
+	s=$(sign s3cret push.json) &&
+	post /hooks/${4:-shop} push.json -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: ${3:-d-$RANDOM$RANDOM}" -H "X-Hub-Signature-256: $s" &&
+	expect_code 202 && jq -r ".runs[0]" body
+}
+
+# wait_run ID STATE...: until the run reaches one of the states (20 s).
+wait_run() {
+	id=$1; shift
+	for _ in $(seq 200); do
+		api "/api/v1/runs/$id" && st=$(jq -r .state body)
+		for want in "$@"; do test "$st" = "$want" && return 0; done
+		case $st in success|failed|canceled) echo "run $id ended $st"; cat body; return 1;; esac
+		sleep 0.1
+	done
+	echo "run $id still $st"; cat body; return 1
+}
+
+stage_log() { # RUN STAGE
+	cat "$T_TRASH/state/logs/$1/$2.log"
+}
+
+test_expect 'setup: a bare repository, a clone, ferryd that runs' '
+	mkdir git && git init -q --bare git/shop.git &&
+	$GIT clone -q git/shop.git work 2>/dev/null &&
+	echo s3cret >secret && chmod 600 secret && echo "hunter2-secret-value" >api-key && chmod 600 api-key &&
+	T_EXEC="{concurrency: 4, kill_grace: 1s, stage_timeout: 30s}" write_config <<-EOF &&
+	projects:
+	  - name: shop
+	    repo: file://$T_TRASH/git/shop.git
+	    provider: github
+	    secret_file: secret
+	    env: {GREETING_BASE: hello}
+	    secrets: {API_KEY: api-key}
+	EOF
+	start_daemon
+'
+
+test_expect 'a push runs the stages in order with the FERRY_* environment' '
+	cat >work/.ferry.yaml <<-\EOF &&
+	stages:
+	  - name: first
+	    run: printf "greeting=%s world\n" "$GREETING_BASE" >"$FERRY_OUTPUT"; echo first-ran
+	  - name: env
+	    run: ["/usr/bin/env"]
+	  - name: second
+	    run: ["/bin/sh", "-c", "echo second sees $FERRY_OUT_GREETING; test -f README"]
+	EOF
+	echo hi >work/README &&
+	sha=$(commit "first") &&
+	id=$(deliver refs/heads/main $sha) && echo $id >run1 &&
+	wait_run $id success &&
+	jq -e "[.stages[].name] == [\"checkout\",\"pipeline\",\"first\",\"env\",\"second\"] and all(.stages[]; .state == \"success\")" body &&
+	jq -e ".outputs.greeting == \"hello world\" and .sha == \"$sha\"" body &&
+	stage_log $id env >env.log &&
+	grep "FERRY_PROJECT=shop$" env.log && grep "FERRY_COMMIT=$sha$" env.log &&
+	grep "FERRY_REF=refs/heads/main$" env.log && grep "FERRY_BRANCH=main$" env.log &&
+	grep "FERRY_EVENT=push$" env.log && grep "FERRY_RUN_ID=$id$" env.log &&
+	grep "FERRY_STAGE=env$" env.log && grep "CI=true$" env.log &&
+	grep "FERRY_WORKTREE=$T_TRASH/state/work/" env.log &&
+	grep "GREETING_BASE=hello$" env.log &&
+	! grep FERRYD_ONLY_VAR env.log &&
+	stage_log $id second | grep "second sees hello world"
+'
+
+test_expect 'a secret of the project reaches stages but never ferryd'"'"'s log' '
+	grep -c "API_KEY=hunter2-secret-value" env.log &&
+	! grep hunter2 ferryd.log
+'
+
+test_expect 'the worktree is removed after a successful run' '
+	sleep 0.3 && test -z "$(ls state/work 2>/dev/null)"
+'
+
+test_expect 'an invalid .ferry.yaml fails the run with line and column' '
+	printf "stages:\n  - name: x\n    run: [true]\n    tiemout: 5s\n" >work/.ferry.yaml &&
+	sha=$(commit "bad pipeline") &&
+	id=$(deliver refs/heads/main $sha) &&
+	wait_run $id failed &&
+	jq -e ".error | test(\"invalid pipeline\")" body &&
+	stage_log $id pipeline | grep ".ferry.yaml:4:5: unknown"
+'
+
+test_expect 'a commit that is not on the ref fails at checkout' '
+	id=$(deliver refs/heads/main 0123456789abcdef0123456789abcdef01234567) &&
+	wait_run $id failed &&
+	stage_log $id checkout | grep -i "not found\|not on"
+'
+
+test_expect 'a stage past its timeout is killed with its children' '
+	cat >work/.ferry.yaml <<-\EOF &&
+	stages:
+	  - name: slow
+	    run: sleep 30 & echo "child=$!" >"$FERRY_OUTPUT"; sleep 30
+	    timeout: 1s
+	  - name: never
+	    run: ["true"]
+	EOF
+	sha=$(commit "slow") &&
+	id=$(deliver refs/heads/main $sha) &&
+	wait_run $id failed &&
+	jq -e ".stages[2].state == \"failed\" and .stages[3].state == \"skipped\"" body &&
+	stage_log $id slow | grep "timed out" &&
+	child=$(jq -r .outputs.child body) && test -n "$child" &&
+	sleep 0.3 && ! kill -0 $child 2>/dev/null
+'
+
+test_expect 'cancel stops a running stage' '
+	printf "stages:\n  - name: long\n    run: echo started; sleep 30\n" >work/.ferry.yaml &&
+	sha=$(commit "long") &&
+	id=$(deliver refs/heads/main $sha) &&
+	wait_run $id running &&
+	for _ in $(seq 50); do stage_log $id long 2>/dev/null | grep -q started && break; sleep 0.1; done &&
+	"$FERRY" -s "$T_SOCK" cancel $id &&
+	wait_run $id canceled &&
+	jq -e ".stages[2].state == \"canceled\"" body
+'
+
+test_expect 'retry runs an ended run again as a new run' '
+	"$FERRY" -s "$T_SOCK" retry $(cat run1) >out1 &&
+	nid=$(awk "/queued/ {print \$2}" out1) &&
+	wait_run $nid success && jq -e ".retry_of == $(cat run1)" body
+'
+
+test_expect 'hostile but valid branch names run with nothing executed from them' '
+	printf "stages:\n  - name: show\n    run: [\"/bin/sh\", \"-c\", \"echo branch=\$FERRY_BRANCH\"]\n" >work/.ferry.yaml &&
+	sha=$(commit "names") &&
+	for b in "\$(touch\${IFS}pwned)" "a;b" "x|y&z"; do
+		git -C work push -q origin "HEAD:refs/heads/$b" || return 1
+		id=$(deliver "refs/heads/$b" $sha) && wait_run $id success || return 1
+		stage_log $id show | grep -F "branch=$b" || return 1
+	done &&
+	test -z "$(find "$T_TRASH" / -xdev -maxdepth 1 -name pwned 2>/dev/null)" &&
+	test -z "$(find "$T_TRASH/state" -name pwned)"
+'
+
+test_expect 'ferry trigger runs the tip of a ref by hand' '
+	"$FERRY" -s "$T_SOCK" trigger shop main >out2 &&
+	id=$(awk "/queued/ {print \$2}" out2) &&
+	wait_run $id success &&
+	jq -e ".sha == \"$(git -C work rev-parse HEAD)\" and .manual == 1" body
+'
+
+test_expect 'log follow streams while a stage prints, and ends with it' '
+	printf "stages:\n  - name: talk\n    run: for i in 1 2 3 4 5 6; do echo line-\$i; sleep 0.3; done\n" >work/.ferry.yaml &&
+	sha=$(commit "talk") &&
+	id=$(deliver refs/heads/main $sha) &&
+	wait_run $id running &&
+	for _ in $(seq 50); do test -f "$T_TRASH/state/logs/$id/talk.log" && break; sleep 0.1; done &&
+	curl -sS -N --unix-socket "$T_SOCK" "http://ferry/api/v1/runs/$id/logs/talk?follow=1" >followed &
+	CPID=$! &&
+	sleep 0.8 &&
+	api "/api/v1/runs/$id" && test "$(jq -r .state body)" = running &&
+	grep -q "line-1" followed && ! grep -q "line-6" followed &&
+	wait $CPID &&
+	grep -c "line-" followed | grep -x 6 &&
+	"$FERRY" -s "$T_SOCK" logs $id talk >cli.log && grep -c "line-" cli.log | grep -x 6
+'
+
+test_expect 'no .ferry.yaml and no werf.yaml: the run says what to add' '
+	git -C work rm -q .ferry.yaml && sha=$(commit "no pipeline") &&
+	id=$(deliver refs/heads/main $sha) &&
+	wait_run $id failed &&
+	stage_log $id pipeline | grep "add a .ferry.yaml"
+'
+
+test_expect 'a werf.yaml without .ferry.yaml selects the werf flow' '
+	echo "project: shop" >work/werf.yaml && sha=$(commit "werf") &&
+	id=$(deliver refs/heads/main $sha) &&
+	wait_run $id failed &&
+	jq -e ".stages[2].name == \"build\"" body &&
+	stage_log $id pipeline | grep "werf flow"
+'
+
+test_expect 'stop' '
+	stop_daemon
+'
+
+test_done
