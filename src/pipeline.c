@@ -30,6 +30,8 @@
 #define PIPELINE_MAX_STAGES	100
 #define PIPELINE_NAME_MAX	64
 #define PIPELINE_MAX_ERRORS	20
+#define PIPELINE_ALNUM		"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+				"abcdefghijklmnopqrstuvwxyz0123456789"
 #define PIPELINE_QUOTE_MAX	48	/* value bytes shown in a message */
 /* Nodes plus scalar bytes walked; only aliases can take a file past it. */
 #define PIPELINE_MAX_WORK	(4 * (size_t)PIPELINE_MAX_BYTES)
@@ -55,8 +57,11 @@ struct pipeline_stage_parse {
 	int			 seen_run;
 };
 
+/* Called for each pair of a mapping, and for each item of a list. */
 typedef int (*pipeline_pair_fn)(struct pipeline_parse *, const char *,
     yaml_node_t *, yaml_node_t *, void *);
+typedef int (*pipeline_item_fn)(struct pipeline_parse *, const char *,
+    yaml_node_t *, void *);
 
 /* A mapping key and its position, for finding duplicates by sorting. */
 struct pipeline_key {
@@ -166,11 +171,12 @@ pipeline_node(struct pipeline_parse *p, int id)
 static int
 pipeline_is_null(yaml_node_t *n)
 {
-	const char	*s = (const char *)n->data.scalar.value;
+	const char	*s;
 
 	if (n->type != YAML_SCALAR_NODE ||
 	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return (0);
+	s = (const char *)n->data.scalar.value;
 	return (*s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0);
 }
 
@@ -255,9 +261,6 @@ pipeline_bool(struct pipeline_parse *p, yaml_node_t *n, const char *key,
  * Call fn(scalar, node) for a scalar or for each item of a non-empty list
  * of scalars (what the list holds is named by key in messages).
  */
-typedef int (*pipeline_item_fn)(struct pipeline_parse *, const char *,
-    yaml_node_t *, void *);
-
 static int
 pipeline_list(struct pipeline_parse *p, yaml_node_t *n, const char *key,
     pipeline_item_fn fn, void *arg)
@@ -452,15 +455,12 @@ pipeline_env_pair(struct pipeline_parse *p, const char *key, yaml_node_t *k,
     yaml_node_t *v, void *arg)
 {
 	struct pipeline_stage	*st = arg;
-	const char		*s, *c;
+	const char		*s;
 	char			*kv, q[80];
 
-	for (c = key; *c != '\0'; c++) {
-		if (!isalnum((unsigned char)*c) && *c != '_')
-			break;
-	}
-	if (*key == '\0' || isdigit((unsigned char)*key) || *c != '\0' ||
-	    strlen(key) != k->data.scalar.length) {
+	/* ASCII only, whatever the locale says a letter is. */
+	if (*key == '\0' || (*key >= '0' && *key <= '9') ||
+	    strspn(key, PIPELINE_ALNUM "_") != k->data.scalar.length) {
 		pipeline_error(p, k, "env: %s is not a variable name (letters, "
 		    "digits and \"_\", not starting with a digit)",
 		    pipeline_quote(key, q, sizeof q));
@@ -541,11 +541,19 @@ pipeline_name(struct pipeline_parse *p, yaml_node_t *v,
 	sp->seen_name = 1;
 	if ((s = pipeline_string(p, v, "name")) == NULL)
 		return (-1);
-	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-") != strlen(s)) {
+	if (strspn(s, PIPELINE_ALNUM "._-") != strlen(s)) {
 		pipeline_error(p, v, "name: only letters, digits, \".\", \"-\" "
 		    "and \"_\" may be used, found %s",
 		    pipeline_quote(s, q, sizeof q));
+		return (-1);
+	}
+	/*
+	 * The name is a file name for the stage's log and output, and
+	 * ferry's own steps have logs named checkout and pipeline.
+	 */
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
+	    strcmp(s, "checkout") == 0 || strcmp(s, "pipeline") == 0) {
+		pipeline_error(p, v, "name: \"%s\" is reserved for ferry", s);
 		return (-1);
 	}
 	if (strlen(s) > PIPELINE_NAME_MAX) {
@@ -843,8 +851,12 @@ pipeline_werf_default(void)
 	pl = xcalloc(1, sizeof *pl);
 	pl->werf = 1;
 	pipeline_add_stage(pl, "build", "werf", "build", (char *)NULL);
-	pipeline_add_stage(pl, "publish", "werf", "bundle", "publish",
-	    (char *)NULL);
+	/*
+	 * A bundle tag per commit: never overwrite a published artifact.
+	 * The variable is expanded by sh from ferry's own environment.
+	 */
+	pipeline_add_stage(pl, "publish", "/bin/sh", "-c",
+	    "exec werf bundle publish --tag \"$FERRY_COMMIT\"", (char *)NULL);
 	pipeline_add_stage(pl, "converge", "werf", "converge", "--env", "test",
 	    (char *)NULL);
 	pipeline_add_stage(pl, "dismiss", "werf", "dismiss", "--env", "test",
@@ -931,4 +943,42 @@ pipeline_stage_applies(const struct pipeline_stage *st, int kind,
 			return (1);
 	}
 	return (0);
+}
+
+/*
+ * Parse the key=value lines a stage wrote to $FERRY_OUTPUT: cb(key, value)
+ * for each; lines without "=" or with an empty or over-long key are
+ * skipped. text is modified.
+ */
+void
+pipeline_outputs_parse(char *text, void (*cb)(const char *, const char *,
+    void *), void *arg)
+{
+	char	*line, *save = NULL, *eq;
+	size_t	 len;
+
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		len = strlen(line);
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if ((eq = strchr(line, '=')) == NULL || eq == line ||
+		    (size_t)(eq - line) > PIPELINE_OUTPUT_KEY_MAX)
+			continue;
+		*eq = '\0';
+		cb(line, eq + 1, arg);
+	}
+}
+
+/* FERRY_OUT_<KEY> for an output key: upper case, others become "_". */
+void
+pipeline_output_env_name(const char *key, char *buf, size_t len)
+{
+	size_t	i, n;
+
+	n = (size_t)snprintf(buf, len, "FERRY_OUT_");
+	for (i = 0; key[i] != '\0' && n + 1 < len; i++)
+		buf[n++] = isalnum((unsigned char)key[i]) ?
+		    (char)toupper((unsigned char)key[i]) : '_';
+	buf[n] = '\0';
 }

@@ -11,6 +11,7 @@
 
 #define PIPELINE_FILE		".ferry.yaml"
 #define PIPELINE_MAX_BYTES	(1024 * 1024)
+#define PIPELINE_OUTPUT_KEY_MAX	100
 
 struct pipeline_stage {
 	char	 *name;			/* [A-Za-z0-9._-]+, unique */
@@ -21,7 +22,9 @@ struct pipeline_stage {
 	char	**env;			/* "KEY=value", NULL-terminated */
 	size_t	  nenv;
 	int	  when_kinds;		/* CONF_TRIGGER_* bits; 0: any */
-	char	**when_refs;		/* branch/tag name globs; none: any */
+	char	**when_refs;		/* globs on the branch or tag name, or
+					   on the full ref when they start
+					   with refs/; none: any */
 	size_t	  nwhen_refs;
 	int	  continue_on_failure;
 };
@@ -37,5 +40,8 @@ struct pipeline	*pipeline_werf_default(void);
 void		 pipeline_free(struct pipeline *);
 int		 pipeline_stage_applies(const struct pipeline_stage *, int,
 		     const char *);
+void		 pipeline_outputs_parse(char *, void (*)(const char *,
+		     const char *, void *), void *);
+void		 pipeline_output_env_name(const char *, char *, size_t);
 
 #endif

@@ -145,6 +145,51 @@ runner_env_add(struct runner_env *e, const char *name, const char *value)
 	e->v[e->n] = NULL;
 }
 
+/*
+ * Set NAME to value, replacing an earlier NAME: the environment never
+ * holds a name twice (programs disagree on which one wins).
+ */
+static void
+runner_env_set(struct runner_env *e, const char *name, const char *value)
+{
+	size_t	i, len = strlen(name);
+
+	for (i = 0; i < e->n; i++) {
+		if (strncmp(e->v[i], name, len) == 0 && e->v[i][len] == '=') {
+			freezero_str(e->v[i]);
+			xasprintf(&e->v[i], "%s=%s", name, value);
+			return;
+		}
+	}
+	runner_env_add(e, name, value);
+}
+
+static int
+runner_env_has(const struct runner_env *e, const char *name)
+{
+	size_t	i, len = strlen(name);
+
+	for (i = 0; i < e->n; i++) {
+		if (strncmp(e->v[i], name, len) == 0 && e->v[i][len] == '=')
+			return (1);
+	}
+	return (0);
+}
+
+/* runner_env_set from a "NAME=value" string. */
+static void
+runner_env_put(struct runner_env *e, const char *pair)
+{
+	char	*name;
+	const char *eq = strchr(pair, '=');
+
+	if (eq == NULL)
+		return;
+	name = xstrndup(pair, (size_t)(eq - pair));
+	runner_env_set(e, name, eq + 1);
+	free(name);
+}
+
 static void
 runner_env_free(struct runner_env *e, int secret)
 {
@@ -299,40 +344,39 @@ runner_finish(struct runner_run *run, const char *state, const char *error)
 	runner_kick(r);
 }
 
+struct runner_output_ctx {
+	struct runner_run	*run;
+	const char		*stage;
+};
+
+static void
+runner_output_cb(const char *key, const char *value, void *arg)
+{
+	struct runner_output_ctx	*ctx = arg;
+	char				 name[160];
+
+	pipeline_output_env_name(key, name, sizeof name);
+	store_output_set(ctx->run->runner->store, ctx->run->id, ctx->stage,
+	    key, value);
+	runner_env_set(&ctx->run->outs, name, value);
+}
+
 /* Read key=value lines of a stage's $FERRY_OUTPUT into the run. */
 static void
 runner_read_outputs(struct runner_run *run, const char *stage,
     const char *path)
 {
-	char	*buf, *line, *save = NULL, *eq, *cause = NULL, name[160];
-	size_t	 i, len;
+	struct runner_output_ctx	 ctx = { run, stage };
+	char				*buf, *cause = NULL;
 
-	if ((buf = read_file(path, RUNNER_OUTPUT_MAX, &len, &cause)) == NULL) {
+	if ((buf = read_file(path, RUNNER_OUTPUT_MAX, NULL, &cause)) == NULL) {
 		if (cause != NULL && strstr(cause, "larger than") != NULL)
 			runner_note(run, stage, "$FERRY_OUTPUT is larger than "
 			    "64 KB; ignored");
 		free(cause);
 		return;
 	}
-	for (line = strtok_r(buf, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		len = strlen(line);
-		if (len > 0 && line[len - 1] == '\r')
-			line[--len] = '\0';
-		if ((eq = strchr(line, '=')) == NULL || eq == line ||
-		    (size_t)(eq - line) > 100)
-			continue;
-		*eq = '\0';
-		/* FERRY_OUT_<KEY>: upper case, anything else becomes _. */
-		snprintf(name, sizeof name, "FERRY_OUT_");
-		for (i = 0; line[i] != '\0'; i++)
-			name[10 + i] = isalnum((unsigned char)line[i]) ?
-			    (char)toupper((unsigned char)line[i]) : '_';
-		name[10 + i] = '\0';
-		store_output_set(run->runner->store, run->id, stage, line,
-		    eq + 1);
-		runner_env_add(&run->outs, name, eq + 1);
-	}
+	pipeline_outputs_parse(buf, runner_output_cb, &ctx);
 	free(buf);
 }
 
@@ -382,7 +426,11 @@ runner_stage_done(struct exec_job *job, int status, int timed_out,
 	runner_next_stage(run);
 }
 
-/* The environment of one stage: common, outputs so far, stage, own. */
+/*
+ * The environment of one stage. Later entries win: the stage's own env,
+ * then the outputs of earlier stages, then what ferry sets for the run and
+ * the stage (FERRY_*, PATH, HOME, CI), which nothing can override.
+ */
 static char **
 runner_stage_env(struct runner_run *run, const struct pipeline_stage *st,
     const char *output)
@@ -391,23 +439,16 @@ runner_stage_env(struct runner_run *run, const struct pipeline_stage *st,
 	size_t			 i;
 	char			 n[32];
 
-	for (i = 0; i < run->env.n; i++) {
-		e.v = xreallocarray(e.v, e.n + 2, sizeof *e.v);
-		e.v[e.n++] = xstrdup(run->env.v[i]);
-	}
-	for (i = 0; i < run->outs.n; i++) {
-		e.v = xreallocarray(e.v, e.n + 2, sizeof *e.v);
-		e.v[e.n++] = xstrdup(run->outs.v[i]);
-	}
-	runner_env_add(&e, "FERRY_STAGE", st->name);
-	runner_env_add(&e, "FERRY_OUTPUT", output);
+	for (i = 0; i < st->nenv; i++)
+		runner_env_put(&e, st->env[i]);
+	for (i = 0; i < run->outs.n; i++)
+		runner_env_put(&e, run->outs.v[i]);
+	for (i = 0; i < run->env.n; i++)
+		runner_env_put(&e, run->env.v[i]);
+	runner_env_set(&e, "FERRY_STAGE", st->name);
+	runner_env_set(&e, "FERRY_OUTPUT", output);
 	snprintf(n, sizeof n, "%d", run->seq);
-	runner_env_add(&e, "FERRY_STAGE_SEQ", n);
-	for (i = 0; i < st->nenv; i++) {
-		e.v = xreallocarray(e.v, e.n + 2, sizeof *e.v);
-		e.v[e.n++] = xstrdup(st->env[i]);
-	}
-	e.v[e.n] = NULL;
+	runner_env_set(&e, "FERRY_STAGE_SEQ", n);
 	return (e.v);
 }
 
@@ -512,7 +553,7 @@ runner_start_pipeline(struct runner_run *run, int werf)
 	for (i = 0; i < run->pipeline->nstages; i++)
 		store_stage_set(r->store, run->id, (int)i + 2,
 		    run->pipeline->stages[i].name, "pending", -1);
-	runner_env_add(&run->env, "FERRY_COMMIT", run->sha);
+	runner_env_set(&run->env, "FERRY_COMMIT", run->sha);
 	run->next = 0;
 	runner_next_stage(run);
 }
@@ -672,11 +713,15 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	else if (strncmp(run->ref, "refs/tags/", 10) == 0)
 		runner_env_add(&run->env, "FERRY_TAG", run->ref + 10);
 	runner_env_add(&run->env, "FERRY_WORKTREE", run->worktree);
+	/* Project variables and secrets may not replace ferry's own. */
 	for (i = 0; i < pr->nenv; i++)
-		runner_env_add(&run->env, pr->env[i].name, pr->env[i].value);
+		if (!runner_env_has(&run->env, pr->env[i].name))
+			runner_env_add(&run->env, pr->env[i].name,
+			    pr->env[i].value);
 	for (i = 0; i < pr->nsecrets; i++)
-		runner_env_add(&run->env, pr->secrets[i].name,
-		    pr->secrets[i].value);
+		if (!runner_env_has(&run->env, pr->secrets[i].name))
+			runner_env_add(&run->env, pr->secrets[i].name,
+			    pr->secrets[i].value);
 
 	if (runner_mkdirs(run->logdir) != 0 ||
 	    (xasprintf(&s, "%s/out", run->workdir), runner_mkdirs(s)) != 0) {
