@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,4 +482,18 @@ parse_duration(const char *s, int64_t *ms)
 	else
 		return (-1);
 	return (0);
+}
+
+static int
+remove_tree_cb(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	return (remove(path) == 0 || errno == ENOENT ? 0 : -1);
+}
+
+/* Remove a folder and everything in it (no symlink is followed). */
+int
+remove_tree(const char *path)
+{
+	return (nftw(path, remove_tree_cb, 32, FTW_DEPTH | FTW_PHYS));
 }

@@ -35,6 +35,7 @@ void	 buf_add_json_str(struct buf *, const char *);
 void	 buf_add_int(struct buf *, long long);
 void	 buf_free(struct buf *);
 int64_t	 now_ms(void);
+int	 remove_tree(const char *);
 int	 parse_duration(const char *, int64_t *);
 
 #endif
