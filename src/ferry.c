@@ -35,6 +35,14 @@ ferry_usage(FILE *f)
 	    "      stop a queued or running run; run an ended run's commit again\n"
 	    "  trigger PROJECT REF\n"
 	    "      start a run of REF's tip by hand\n"
+	    "  checkout --mirror DIR --url URL --ref REF [--sha SHA] [--worktree DIR]\n"
+	    "           [--pipeline-out FILE] [--result FILE] [--require PATH]...\n"
+	    "           [--token-file F] [--username U] [--password-file F] [--ssh-key F]\n"
+	    "      fetch the mirror, check the commit is on its ref, write its\n"
+	    "      .ferry.yaml and a clean worktree of it\n"
+	    "  pipeline run [--dev] [--follow] [--stage NAME] [--repo DIR]\n"
+	    "      run the pipeline of HEAD here, without a daemon; --dev runs the\n"
+	    "      working tree, --follow runs again whenever HEAD moves\n"
 	    "  version\n"
 	    "\n"
 	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
@@ -96,6 +104,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "run") == 0 && argc >= 2 &&
 	    strcmp(argv[1], "show") == 0)
 		return (cli_run_show(&t, argc - 1, argv + 1));
+	if (strcmp(argv[0], "checkout") == 0)
+		return (cli_checkout(argc, argv));
+	if (strcmp(argv[0], "pipeline") == 0 && argc >= 2 &&
+	    strcmp(argv[1], "run") == 0)
+		return (cli_pipeline_run(argc - 1, argv + 1));
 	if (strcmp(argv[0], "logs") == 0)
 		return (cli_logs(&t, argc, argv));
 	if (strcmp(argv[0], "cancel") == 0 || strcmp(argv[0], "retry") == 0)

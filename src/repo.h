@@ -32,5 +32,9 @@ char	*repo_read_file(const char *, const char *, const char *, size_t,
 	     size_t *, char **);
 int	 repo_checkout(const char *, const char *, const char *, char **);
 long long repo_commit_time(const char *, const char *);
+char	*repo_toplevel(const char *, char **);
+char	*repo_gitdir(const char *, char **);
+int	 repo_head(const char *, char **, char [REPO_SHA_MAX + 1], char **);
+int	 repo_is_dirty(const char *);
 
 #endif
