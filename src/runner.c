@@ -549,6 +549,16 @@ runner_start_pipeline(struct runner_run *run, int werf)
 		runner_finish(run, "failed", msg);
 		return;
 	}
+	len = 0;
+	for (i = 0; i < run->pipeline->nstages && len < sizeof msg - 1; i++)
+		len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s",
+		    i > 0 ? ", " : "", run->pipeline->stages[i].name);
+	xasprintf(&path, "%s at %.12s: %zu stages: %s", run->pipeline->werf ?
+	    "the werf flow" : PIPELINE_FILE, run->sha,
+	    run->pipeline->nstages, msg);
+	runner_note(run, "pipeline", path);
+	free(path);
+	store_stage_set(r->store, run->id, 1, "pipeline", "running", -1);
 	store_stage_set(r->store, run->id, 1, "pipeline", "success", 0);
 	for (i = 0; i < run->pipeline->nstages; i++)
 		store_stage_set(r->store, run->id, (int)i + 2,
