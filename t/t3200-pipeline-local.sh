@@ -1,0 +1,72 @@
+#!/bin/bash
+# t3200-pipeline-local: `ferry pipeline run` runs a repository's pipeline
+# here without a daemon, with the same executor: from the HEAD commit by
+# default, from the working tree with --dev, one stage with --stage, and
+# again whenever HEAD moves with --follow.
+
+. "$T_SRCDIR/lib.sh"
+
+GIT="git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
+
+test_expect 'setup: a repository with a pipeline' '
+	$GIT init -q repo &&
+	cat >repo/.ferry.yaml <<-\EOF &&
+	stages:
+	  - name: show
+	    run: cat data.txt; echo "seen=$(cat data.txt)" >"$FERRY_OUTPUT"
+	  - name: next
+	    run: ["/bin/sh", "-c", "echo next got $FERRY_OUT_SEEN on $FERRY_BRANCH at $FERRY_COMMIT"]
+	EOF
+	echo committed >repo/data.txt &&
+	(cd repo && $GIT add -A && $GIT commit -q -m one)
+'
+
+test_expect 'runs HEAD from a clean checkout, not the working tree' '
+	echo uncommitted >repo/data.txt &&
+	(cd repo && "$FERRY" pipeline run) >out1 2>&1 &&
+	grep -x "committed" out1 && ! grep -x "uncommitted" out1 &&
+	grep "next got committed on main at $(git -C repo rev-parse HEAD)" out1 &&
+	grep "pipeline succeeded" out1
+'
+
+test_expect '--dev runs the working tree and says so' '
+	(cd repo && "$FERRY" pipeline run --dev) >out2 2>&1 &&
+	grep -x "uncommitted" out2 && grep "uncommitted changes included" out2
+'
+
+test_expect '--stage runs one stage' '
+	"$FERRY" pipeline run --repo repo --stage next >out3 2>&1 &&
+	! grep -x "committed" out3 && grep "next got" out3 &&
+	! "$FERRY" pipeline run --repo repo --stage nosuch 2>err && grep "no stage named nosuch" err
+'
+
+test_expect 'a failing stage fails the command' '
+	printf "stages:\n  - name: bad\n    run: exit 3\n  - name: after\n    run: echo never\n" >repo/.ferry.yaml &&
+	(cd repo && $GIT commit -q -am bad) &&
+	! "$FERRY" pipeline run --repo repo >out4 2>&1 &&
+	grep "stage bad failed (exit 3)" out4 && ! grep -x never out4
+'
+
+test_expect 'an invalid pipeline is refused with line and column' '
+	printf "stages:\n  - nme: x\n" >repo/.ferry.yaml && (cd repo && $GIT commit -q -am invalid) &&
+	! "$FERRY" pipeline run --repo repo 2>err && grep ".ferry.yaml:2:" err
+'
+
+test_expect '--follow runs again when HEAD moves' '
+	printf "stages:\n  - name: one\n    run: echo run-of \$FERRY_COMMIT\n" >repo/.ferry.yaml &&
+	(cd repo && $GIT commit -q -am follow) &&
+	"$FERRY" pipeline run --repo repo --follow >out5 2>&1 &
+	FPID=$! &&
+	for _ in $(seq 50); do grep -q "waiting for HEAD" out5 && break; sleep 0.1; done &&
+	echo more >>repo/data.txt && (cd repo && $GIT commit -q -am again) &&
+	for _ in $(seq 50); do grep -q "run-of $(git -C repo rev-parse HEAD)" out5 && break; sleep 0.1; done &&
+	kill $FPID && wait $FPID;
+	grep -c "^run-of " out5 | grep -x 2
+'
+
+test_expect 'outside a repository: a clear error' '
+	d=$(mktemp -d /tmp/ferry-t3200.XXXXXX) &&
+	! (cd "$d" && "$FERRY" pipeline run) 2>err; rmdir "$d"; grep "not in a git repository" err
+'
+
+test_done
