@@ -441,31 +441,6 @@ store_run_row(sqlite3_stmt *s)
 	return (o);
 }
 
-/* Rows of a run query with one integer parameter (the limit). */
-static json_t *
-store_runs_query(struct store *st, const char *sql, int limit)
-{
-	sqlite3_stmt	*s;
-	json_t		*a;
-	int		 rc;
-
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		store_log_error(st, sql);
-		return (NULL);
-	}
-	sqlite3_bind_int(s, 1, limit);
-	a = json_array();
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		json_array_append_new(a, store_run_row(s));
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		store_log_error(st, sql);
-		json_decref(a);
-		return (NULL);
-	}
-	return (a);
-}
-
 /*
  * Runs, newest first, filtered by project and state when not NULL, at most
  * limit. Returns a JSON array (new reference), or NULL on error.
@@ -699,12 +674,37 @@ store_run_new_manual(struct store *st, const char *project, const char *ref,
 	return (sqlite3_last_insert_rowid(st->db));
 }
 
-/* Queued runs, oldest first, at most limit (JSON array; new reference). */
+/*
+ * Queued runs, oldest first, at most limit (JSON array; new reference):
+ * only what the runner needs to start them, so that a long queue scanned
+ * after every commit costs no parsing of stored events.
+ */
 json_t *
 store_runs_queued(struct store *st, int limit)
 {
-	return (store_runs_query(st, "SELECT " STORE_RUN_COLUMNS " FROM runs "
-	    "WHERE state = 'queued' ORDER BY id LIMIT ?", limit));
+	static const char	*names[] = { "id", "project", "ref", "sha",
+	    "kind", "manual", "attempts" };
+	sqlite3_stmt		*s;
+	json_t			*a, *o;
+	size_t			 i;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, project, ref, sha, kind, "
+	    "manual, attempts FROM runs WHERE state = 'queued' ORDER BY id "
+	    "LIMIT ?", -1, &s, NULL) != SQLITE_OK) {
+		store_log_error(st, "queued runs");
+		return (NULL);
+	}
+	sqlite3_bind_int(s, 1, limit);
+	a = json_array();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		o = json_object();
+		for (i = 0; i < sizeof names / sizeof names[0]; i++)
+			json_object_set_new(o, names[i],
+			    store_column_json(s, (int)i));
+		json_array_append_new(a, o);
+	}
+	sqlite3_finalize(s);
+	return (a);
 }
 
 /* A run's stages (JSON array, in order; new reference) or NULL. */
