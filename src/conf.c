@@ -816,6 +816,17 @@ conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return ((conf->exec_ferry = conf_string(p, v, key)) == NULL ?
 		    -1 : 0);
 	}
+	if (strcmp(key, "work_dir") == 0) {
+		free(conf->exec_work_dir);
+		if ((conf->exec_work_dir = conf_string(p, v, key)) == NULL)
+			return (-1);
+		if (conf->exec_work_dir[0] != '/') {
+			char *abs = conf_path(conf, conf->exec_work_dir);
+			free(conf->exec_work_dir);
+			conf->exec_work_dir = abs;
+		}
+		return (0);
+	}
 	if (strcmp(key, "kill_grace") == 0)
 		ms = &conf->exec_grace_ms;
 	else if (strcmp(key, "stage_timeout") == 0)
@@ -831,7 +842,7 @@ conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (0);
 	}
 	conf_error(p, k, "unknown executor key \"%s\" (expected concurrency, "
-	    "stage_timeout, kill_grace, log_bytes, path, ferry or "
+	    "stage_timeout, kill_grace, log_bytes, path, ferry, work_dir or "
 	    "keep_failed_worktrees)", key);
 	return (-1);
 }
@@ -1030,6 +1041,8 @@ conf_load(const char *path, char **cause)
 		free(conf->ready_file);
 		conf->ready_file = tmp;
 	}
+	if (conf->exec_work_dir == NULL)
+		xasprintf(&conf->exec_work_dir, "%s/work", conf->state_dir);
 	if (conf->exec_path == NULL)
 		conf->exec_path = xstrdup("/usr/local/sbin:/usr/local/bin:"
 		    "/usr/sbin:/usr/bin:/sbin:/bin");
@@ -1099,6 +1112,7 @@ conf_free(struct conf *conf)
 	conf_strings_free(conf->api_tokens, conf->napi_tokens, 1);
 	free(conf->exec_path);
 	free(conf->exec_ferry);
+	free(conf->exec_work_dir);
 	for (i = 0; i < conf->nprojects; i++)
 		conf_project_free(&conf->projects[i]);
 	free(conf->projects);

@@ -90,6 +90,7 @@ struct conf {
 	size_t			 exec_log_bytes;	/* per stage log */
 	char			*exec_path;		/* PATH of stages */
 	char			*exec_ferry;		/* the ferry binary */
+	char			*exec_work_dir;		/* worktrees */
 	int			 exec_keep_failed;	/* worktrees */
 	struct conf_project	*projects;
 	size_t			 nprojects;

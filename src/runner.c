@@ -120,8 +120,8 @@ runner_new(struct event_base *base, struct store *store,
 	r->store = store;
 	r->conf = conf;
 	LIST_INIT(&r->runs);
-	xasprintf(&work, "%s/work", conf->state_dir);
-	xasprintf(&old, "%s/work.stale.%lld", conf->state_dir,
+	work = xstrdup(conf->exec_work_dir);
+	xasprintf(&old, "%s.stale.%lld", conf->exec_work_dir,
 	    (long long)now_ms());
 	if (rename(work, old) == 0)
 		runner_remove_tree(old);
@@ -683,7 +683,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	run->log_bytes = conf->exec_log_bytes;
 	run->keep_failed = conf->exec_keep_failed;
 	/* One folder per attempt: a crashed attempt's leftovers stay apart. */
-	xasprintf(&run->workdir, "%s/work/%lld.%lld", conf->state_dir,
+	xasprintf(&run->workdir, "%s/%lld.%lld", conf->exec_work_dir,
 	    (long long)run->id, (long long)json_integer_value(json_object_get(
 	    row, "attempts")) + 1);
 	xasprintf(&run->worktree, "%s/src", run->workdir);
