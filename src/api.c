@@ -52,6 +52,7 @@ struct api {
 	struct runner			*runner;
 	const struct conf		*conf;
 	LIST_HEAD(, api_follow)		 follows;
+	int				 stopping;
 };
 
 struct api *
@@ -93,6 +94,7 @@ api_shutdown(struct api *api)
 {
 	struct api_follow	*f;
 
+	api->stopping = 1;
 	while ((f = LIST_FIRST(&api->follows)) != NULL)
 		api_follow_end(f);
 }
@@ -293,6 +295,11 @@ api_run_log(struct api *api, struct httpd_req *req, long long id,
 	if (follow != NULL && strcmp(follow, "0") != 0 &&
 	    strcmp(follow, "false") != 0) {
 		free(follow);
+		if (api->stopping) {
+			free(path);
+			httpd_reply_error(req, 503, "ferryd is stopping");
+			return;
+		}
 		if (httpd_stream_begin(req, 200, "text/plain; charset=utf-8") !=
 		    0) {
 			httpd_stream_end(req);
@@ -323,6 +330,17 @@ api_run_log(struct api *api, struct httpd_req *req, long long id,
 	free(text);
 }
 
+/* The status for a refused run action, from its cause. */
+static int
+api_action_status(const char *cause)
+{
+	if (strncmp(cause, "no run", 6) == 0)
+		return (404);
+	if (strstr(cause, "stopping") != NULL)
+		return (503);
+	return (409);
+}
+
 /* POST /api/v1/runs/<id>/cancel and /retry */
 static void
 api_run_action(struct api *api, struct httpd_req *req, long long id,
@@ -337,8 +355,8 @@ api_run_action(struct api *api, struct httpd_req *req, long long id,
 	}
 	if (strcmp(action, "cancel") == 0) {
 		if (runner_cancel(api->runner, id, &cause) != 0) {
-			httpd_reply_error(req, strncmp(cause, "no run", 6) == 0 ?
-			    404 : 409, "%s", cause);
+			httpd_reply_error(req, api_action_status(cause), "%s",
+			    cause);
 			free(cause);
 			return;
 		}
@@ -347,8 +365,7 @@ api_run_action(struct api *api, struct httpd_req *req, long long id,
 		return;
 	}
 	if ((nid = runner_retry(api->runner, id, &cause)) == -1) {
-		httpd_reply_error(req, strncmp(cause, "no run", 6) == 0 ? 404 :
-		    409, "%s", cause);
+		httpd_reply_error(req, api_action_status(cause), "%s", cause);
 		free(cause);
 		return;
 	}
@@ -381,7 +398,8 @@ api_trigger(struct api *api, struct httpd_req *req, const char *project)
 	}
 	if ((id = runner_trigger(api->runner, project, ref, &cause)) == -1) {
 		httpd_reply_error(req, strncmp(cause, "no project", 10) == 0 ?
-		    404 : 400, "%s", cause);
+		    404 : api_action_status(cause) == 503 ? 503 : 400, "%s",
+		    cause);
 		free(cause);
 	} else
 		httpd_reply_json(req, 202, json_pack("{s:I}", "run",

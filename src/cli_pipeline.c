@@ -44,9 +44,13 @@ struct local_run {
 	char			**outs;		/* FERRY_OUT_* so far */
 	size_t			 nouts;
 	size_t			 next;
+	struct exec_job		*job;		/* the stage running */
 	int			 failed;
 	int			 done;
 };
+
+/* Set by SIGINT or SIGTERM: stop the stage, clean up, stop following. */
+static volatile sig_atomic_t	local_interrupted;
 
 static void	local_next(struct local_run *);
 
@@ -88,6 +92,7 @@ local_stage_done(struct exec_job *job, int status, int timed_out,
 	char				*path, *text, *cause = NULL;
 	size_t				 len;
 
+	lr->job = NULL;
 	fprintf(stderr, "ferry: stage %s %s (exit %d)\n", st->name,
 	    timed_out ? "timed out" : status == 0 ? "succeeded" : "failed",
 	    status);
@@ -99,7 +104,8 @@ local_stage_done(struct exec_job *job, int status, int timed_out,
 	free(cause);
 	free(path);
 	lr->next++;
-	if ((status != 0 || timed_out) && !st->continue_on_failure) {
+	if (local_interrupted || ((status != 0 || timed_out) &&
+	    !st->continue_on_failure)) {
 		lr->failed = 1;
 		lr->done = 1;
 		event_base_loopexit(lr->base, NULL);
@@ -168,7 +174,8 @@ local_next(struct local_run *lr)
 		spec.timeout_ms = st->timeout_ms;
 		spec.grace_ms = 10000;
 		fprintf(stderr, "ferry: stage %s\n", st->name);
-		if (exec_start(&spec, local_stage_done, lr, &cause) == NULL) {
+		if ((lr->job = exec_start(&spec, local_stage_done, lr,
+		    &cause)) == NULL) {
 			fprintf(stderr, "ferry: stage %s: %s\n", st->name,
 			    cause);
 			free(cause);
@@ -184,11 +191,30 @@ local_next(struct local_run *lr)
 	event_base_loopexit(lr->base, NULL);
 }
 
+/*
+ * Ctrl-C: the stage runs in its own process group, so the terminal's
+ * SIGINT reaches only us; stop the stage (SIGTERM, then SIGKILL) and let
+ * the run end so that the temporary folder is removed.
+ */
+static void
+local_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct local_run	*lr = arg;
+
+	local_interrupted = 1;
+	fprintf(stderr, "ferry: interrupted; stopping the stage\n");
+	if (lr->job != NULL)
+		exec_cancel(lr->job);
+	else
+		event_base_loopexit(lr->base, NULL);
+}
+
 /* One run of the pipeline at HEAD (or of the working tree). */
 static int
 local_run_once(const char *root, int dev, const char *only)
 {
 	struct local_run	 lr;
+	struct event		*sigint, *sigterm;
 	char			 tmpl[] = "/tmp/ferry-pipeline.XXXXXX";
 	char			*text = NULL, *cause = NULL, *path;
 	char			*gitdir = NULL;
@@ -254,12 +280,18 @@ local_run_once(const char *root, int dev, const char *only)
 	}
 	lr.base = event_base_new();
 	exec_init(lr.base);
+	sigint = evsignal_new(lr.base, SIGINT, local_signal_cb, &lr);
+	sigterm = evsignal_new(lr.base, SIGTERM, local_signal_cb, &lr);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sigterm, NULL);
 	local_next(&lr);
 	if (!lr.done)
 		event_base_dispatch(lr.base);
 	exec_shutdown();
+	event_free(sigint);
+	event_free(sigterm);
 	event_base_free(lr.base);
-	rc = lr.failed ? 1 : 0;
+	rc = local_interrupted ? 130 : lr.failed ? 1 : 0;
 	fprintf(stderr, "ferry: pipeline %s\n", rc == 0 ? "succeeded" :
 	    "failed");
 out:
@@ -319,21 +351,22 @@ cli_pipeline_run(int argc, char **argv)
 		return (1);
 	}
 	rc = local_run_once(root, dev, only);
-	while (follow) {
+	while (follow && !local_interrupted) {
 		if (repo_head(root, &ref, sha, &cause) != 0)
 			break;
 		free(ref);
 		fprintf(stderr, "ferry: --follow: waiting for HEAD to move "
 		    "from %.12s (Ctrl-C stops)\n", sha);
 		for (;;) {
-			sleep(1);
+			if (sleep(1) != 0 || local_interrupted)
+				break;
 			if (repo_head(root, &ref, now, &cause) != 0)
 				break;
 			free(ref);
 			if (strcmp(now, sha) != 0)
 				break;
 		}
-		if (cause != NULL)
+		if (cause != NULL || local_interrupted)
 			break;
 		rc = local_run_once(root, dev, only);
 	}

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "conf.h"
@@ -20,6 +21,8 @@
 #define CLI_REPLY_MAX	(64u * 1024 * 1024)
 
 static const char	*cli_duration(json_t *, json_t *, char *, size_t);
+static const char	*cli_stage_duration(json_t *, char *, size_t);
+static const char	*cli_str(json_t *, const char *);
 static void		 cli_print_stages(json_t *);
 
 struct cli_buf {
@@ -193,8 +196,7 @@ cli_print_stage_line(json_t *stages)
 	printf("       ");
 	json_array_foreach(stages, i, st) {
 		printf("%s%s %s %s", i > 0 ? " | " : "", cli_str(st, "name"),
-		    cli_str(st, "state"), cli_duration(json_object_get(st,
-		    "started_at"), json_object_get(st, "finished_at"), dur,
+		    cli_str(st, "state"), cli_stage_duration(st, dur,
 		    sizeof dur));
 	}
 	printf("\n");
@@ -290,6 +292,19 @@ cli_duration(json_t *from, json_t *to, char *buf, size_t len)
 	return (buf);
 }
 
+/* A stage's duration; only a running stage's grows with the clock. */
+static const char *
+cli_stage_duration(json_t *st, char *buf, size_t len)
+{
+	json_t	*end = json_object_get(st, "finished_at");
+
+	if (!json_is_integer(end) && strcmp(cli_str(st, "state"),
+	    "running") != 0)
+		return ("-");
+	return (cli_duration(json_object_get(st, "started_at"), end, buf,
+	    len));
+}
+
 /* The stages of a run, one line each: name, state, duration, exit. */
 static void
 cli_print_stages(json_t *stages)
@@ -304,8 +319,7 @@ cli_print_stages(json_t *stages)
 	json_array_foreach(stages, i, st) {
 		code = json_object_get(st, "exit_code");
 		printf("  %-20s %-11s %8s", cli_str(st, "name"),
-		    cli_str(st, "state"), cli_duration(json_object_get(st,
-		    "started_at"), json_object_get(st, "finished_at"), dur,
+		    cli_str(st, "state"), cli_stage_duration(st, dur,
 		    sizeof dur));
 		if (json_is_integer(code))
 			printf("  exit %lld", json_integer_value(code));
@@ -424,16 +438,81 @@ cli_log(const struct cli_target *t, long long run, const char *stage,
 	return (cc == CURLE_OK ? 0 : 1);
 }
 
+/* Whether a run's state is final. */
+static int
+cli_run_ended(const char *state)
+{
+	return (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0);
+}
+
+/*
+ * Every stage's log in order. With follow, stages that have not started
+ * yet are waited for, and each is followed until it ends, until the run
+ * itself has ended.
+ */
+static int
+cli_logs_all(const struct cli_target *t, long long run, int follow)
+{
+	const char	*name, *st_state;
+	char		*path, **shown = NULL;
+	size_t		 nshown = 0, k, j;
+	json_t		*o, *st;
+	int		 rc = 0, progress, ended, waiting;
+
+	xasprintf(&path, "/api/v1/runs/%lld", run);
+	for (;;) {
+		if ((o = cli_get(t, path)) == NULL) {
+			rc = 1;
+			break;
+		}
+		ended = cli_run_ended(cli_str(o, "state"));
+		progress = waiting = 0;
+		json_array_foreach(json_object_get(o, "stages"), k, st) {
+			name = json_string_value(json_object_get(st, "name"));
+			st_state = cli_str(st, "state");
+			for (j = 0; j < nshown && name != NULL; j++) {
+				if (strcmp(shown[j], name) == 0)
+					break;
+			}
+			if (name == NULL || j < nshown ||
+			    strcmp(st_state, "skipped") == 0)
+				continue;
+			if (strcmp(st_state, "pending") == 0) {
+				waiting = 1;
+				break;		/* stages run in order */
+			}
+			printf("==> %s (%s)\n", name, st_state);
+			fflush(stdout);
+			if (cli_log(t, run, name, follow &&
+			    strcmp(st_state, "running") == 0) != 0)
+				rc = 1;
+			shown = xreallocarray(shown, nshown + 1,
+			    sizeof *shown);
+			shown[nshown++] = xstrdup(name);
+			progress = 1;
+			if (follow)
+				break;		/* refetch: states moved on */
+		}
+		json_decref(o);
+		if (!follow || (ended && !progress && !waiting))
+			break;
+		if (!progress)
+			usleep(200 * 1000);
+	}
+	for (j = 0; j < nshown; j++)
+		free(shown[j]);
+	free(shown);
+	free(path);
+	return (rc);
+}
+
 /* `ferry logs RUN [STAGE] [-f]`: one stage, or every stage in order. */
 int
 cli_logs(const struct cli_target *t, int argc, char **argv)
 {
-	const char	*stage = NULL, *name;
+	const char	*stage = NULL;
 	long long	 run = 0;
-	int		 i, follow = 0, rc = 0;
-	char		*path;
-	json_t		*o, *st;
-	size_t		 k;
+	int		 i, follow = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-f") == 0 ||
@@ -453,23 +532,7 @@ cli_logs(const struct cli_target *t, int argc, char **argv)
 	}
 	if (stage != NULL)
 		return (cli_log(t, run, stage, follow));
-	xasprintf(&path, "/api/v1/runs/%lld", run);
-	o = cli_get(t, path);
-	free(path);
-	if (o == NULL)
-		return (1);
-	json_array_foreach(json_object_get(o, "stages"), k, st) {
-		name = json_string_value(json_object_get(st, "name"));
-		if (name == NULL || strcmp(cli_str(st, "state"), "pending") == 0 ||
-		    strcmp(cli_str(st, "state"), "skipped") == 0)
-			continue;
-		printf("==> %s (%s)\n", name, cli_str(st, "state"));
-		fflush(stdout);
-		if (cli_log(t, run, name, follow) != 0)
-			rc = 1;
-	}
-	json_decref(o);
-	return (rc);
+	return (cli_logs_all(t, run, follow));
 }
 
 /* `ferry cancel RUN`, `ferry retry RUN`. */

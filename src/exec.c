@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -26,6 +27,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,8 @@
 #include <unistd.h>
 
 #include "exec.h"
+
+extern char **environ;
 #include "log.h"
 #include "xmalloc.h"
 
@@ -61,6 +65,7 @@ struct exec_job {
 	int			 done;
 	exec_done_cb		 cb;
 	void			*arg;
+	void			(*arg_free)(void *);
 	LIST_ENTRY(exec_job)	 entry;
 };
 
@@ -101,6 +106,8 @@ exec_shutdown(void)
 		event_free(job->timer);
 		if (job->own_log && job->log != -1)
 			close(job->log);
+		if (job->arg_free != NULL)
+			job->arg_free(job->arg);
 		free(job);
 	}
 	exec_njobs = 0;
@@ -343,6 +350,12 @@ exec_reap_cb(evutil_socket_t sig, short what, void *arg)
 			if (job->pid != pid || job->exited)
 				continue;
 			job->exited = 1;
+			/*
+			 * The leader is gone: whatever it left behind in its
+			 * group (a background child, one that ignored
+			 * SIGTERM) goes with it.
+			 */
+			kill(-job->pid, SIGKILL);
 			if (WIFEXITED(status))
 				job->status = WEXITSTATUS(status);
 			else if (WIFSIGNALED(status))
@@ -368,6 +381,8 @@ exec_child(const struct exec_spec *spec, int out)
 	int		fd, sig;
 
 	setpgid(0, 0);
+	/* If ferry dies (even by SIGKILL), the stage dies with it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigemptyset(&set);
@@ -379,18 +394,22 @@ exec_child(const struct exec_spec *spec, int out)
 	}
 	dup2(out, STDOUT_FILENO);
 	dup2(out, STDERR_FILENO);
-	if (out > STDERR_FILENO)
-		close(out);
+	/* Nothing else of ours, nor of whoever started us, leaks in. */
+	close_range(3, ~0U, 0);
 	if (spec->cwd != NULL && chdir(spec->cwd) != 0) {
 		dprintf(STDERR_FILENO, "ferry: cannot enter %s: %s\n",
 		    spec->cwd, strerror(errno));
 		_exit(126);
 	}
-	execve(spec->argv[0], spec->argv, spec->envp);
-	if (errno == ENOENT && strchr(spec->argv[0], '/') == NULL) {
-		/* Not a path: look it up in the given PATH, like execvp. */
-		execvpe(spec->argv[0], spec->argv, spec->envp);
-	}
+	/*
+	 * A bare command name is looked up in the stage's PATH: execvp reads
+	 * PATH from environ, so environ becomes the stage's first.
+	 */
+	environ = (char **)(uintptr_t)spec->envp;
+	if (strchr(spec->argv[0], '/') != NULL)
+		execve(spec->argv[0], spec->argv, spec->envp);
+	else
+		execvp(spec->argv[0], spec->argv);
 	dprintf(STDERR_FILENO, "ferry: cannot run %s: %s\n", spec->argv[0],
 	    strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
@@ -451,6 +470,7 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 	job->grace_ms = spec->grace_ms > 0 ? spec->grace_ms : 10000;
 	job->cb = cb;
 	job->arg = arg;
+	job->arg_free = spec->arg_free;
 	if (job->own_log) {
 		struct stat st;
 		if (fstat(logfd, &st) == 0)

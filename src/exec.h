@@ -27,6 +27,8 @@ struct exec_spec {
 	int64_t		 timeout_ms;	/* 0: none */
 	int64_t		 grace_ms;	/* SIGTERM to SIGKILL */
 	int		 echo;		/* also copy output to stderr */
+	void		(*arg_free)(void *);	/* frees the callback's arg
+						   if the job is dropped */
 };
 
 /* Called once: exit status (0-255) or 128 + signal; timed_out, canceled. */

@@ -267,8 +267,8 @@ main(int argc, char **argv)
 	event_base_dispatch(ferryd_base);
 
 	ingest_free(ferryd_ingest);
+	api_free(ferryd_api);		/* ends streams: before httpd goes */
 	httpd_free(ferryd_httpd);
-	api_free(ferryd_api);
 	exec_shutdown();
 	runner_free(ferryd_runner);
 	event_free(ev_term);

@@ -551,8 +551,8 @@ pipeline_name(struct pipeline_parse *p, yaml_node_t *v,
 	 * The name is a file name for the stage's log and output, and
 	 * ferry's own steps have logs named checkout and pipeline.
 	 */
-	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
-	    strcmp(s, "checkout") == 0 || strcmp(s, "pipeline") == 0) {
+	if (s[0] == '.' || strcmp(s, "checkout") == 0 ||
+	    strcmp(s, "pipeline") == 0) {
 		pipeline_error(p, v, "name: \"%s\" is reserved for ferry", s);
 		return (-1);
 	}

@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -104,6 +105,35 @@ static void	runner_finish(struct runner_run *, const char *,
 
 static void	runner_remove_tree(const char *);
 
+/* Remove every "<work>.stale.*" folder beside work. */
+static void
+runner_sweep_stale(const char *work)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		*dir, *base, *prefix, *path;
+
+	dir = xstrdup(work);
+	if ((base = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		return;
+	}
+	*base++ = '\0';
+	xasprintf(&prefix, "%s.stale.", base);
+	if ((d = opendir(*dir != '\0' ? dir : "/")) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+			xasprintf(&path, "%s/%s", dir, de->d_name);
+			runner_remove_tree(path);
+			free(path);
+		}
+		closedir(d);
+	}
+	free(prefix);
+	free(dir);
+}
+
 /*
  * A new runner. Nothing runs yet, so worktrees left by an earlier ferryd
  * are stale: their folder is moved aside at once and removed by a child.
@@ -123,10 +153,11 @@ runner_new(struct event_base *base, struct store *store,
 	work = xstrdup(conf->exec_work_dir);
 	xasprintf(&old, "%s.stale.%lld", conf->exec_work_dir,
 	    (long long)now_ms());
-	if (rename(work, old) == 0)
-		runner_remove_tree(old);
-	free(work);
+	rename(work, old);
 	free(old);
+	/* This one, and any an interrupted earlier sweep left behind. */
+	runner_sweep_stale(work);
+	free(work);
 	return (r);
 }
 
@@ -306,6 +337,7 @@ runner_remove_tree(const char *dir)
 	spec.envp = envp;
 	spec.log_fd = -1;
 	spec.timeout_ms = 10 * 60 * 1000;
+	spec.arg_free = free;
 	if (exec_start(&spec, runner_cleanup_done, xstrdup(dir),
 	    &cause) == NULL) {
 		log_warnx("runner: cannot remove %s: %s", dir, cause);
@@ -714,8 +746,9 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	xasprintf(&s, "%lld", (long long)run->id);
 	runner_env_add(&run->env, "FERRY_RUN_ID", s);
 	free(s);
-	runner_env_add(&run->env, "FERRY_EVENT", run->manual ? "manual" :
-	    run->kind);
+	runner_env_add(&run->env, "FERRY_EVENT", run->manual &&
+	    json_integer_value(json_object_get(row, "retry_of")) == 0 ?
+	    "manual" : run->kind);
 	runner_env_add(&run->env, "FERRY_REF", run->ref);
 	if ((branch = strncmp(run->ref, "refs/heads/", 11) == 0 ?
 	    run->ref + 11 : NULL) != NULL)
@@ -733,8 +766,8 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 			runner_env_add(&run->env, pr->secrets[i].name,
 			    pr->secrets[i].value);
 
-	if (runner_mkdirs(run->logdir) != 0 ||
-	    (xasprintf(&s, "%s/out", run->workdir), runner_mkdirs(s)) != 0) {
+	xasprintf(&s, "%s/out", run->workdir);
+	if (runner_mkdirs(run->logdir) != 0 || runner_mkdirs(s) != 0) {
 		free(s);
 		runner_finish(run, "failed", "cannot create the run's "
 		    "directories");
@@ -896,6 +929,10 @@ runner_cancel(struct runner *r, int64_t id, char **cause)
 	const char		*state;
 	int			 rc = 0;
 
+	if (r->stopping) {
+		xasprintf(cause, "ferryd is stopping");
+		return (-1);
+	}
 	if ((run = runner_find(r, id)) != NULL) {
 		run->canceled = 1;
 		if (run->job != NULL)
@@ -928,6 +965,10 @@ runner_retry(struct runner *r, int64_t id, char **cause)
 	char		*ev;
 	int64_t		 nid = -1;
 
+	if (r->stopping) {
+		xasprintf(cause, "ferryd is stopping");
+		return (-1);
+	}
 	if ((row = store_run_get(r->store, id)) == NULL) {
 		xasprintf(cause, "no run %lld", (long long)id);
 		return (-1);
@@ -969,6 +1010,10 @@ runner_trigger(struct runner *r, const char *project, const char *ref,
 	char	*full, *ev;
 	int64_t	 id;
 
+	if (r->stopping) {
+		xasprintf(cause, "ferryd is stopping");
+		return (-1);
+	}
 	if (conf_project_find(r->conf, project) == NULL) {
 		xasprintf(cause, "no project named \"%.100s\"", project);
 		return (-1);
@@ -1038,9 +1083,11 @@ runner_shutdown(struct runner *r)
 	struct runner_run	*run;
 
 	r->stopping = 1;
-	LIST_FOREACH(run, &r->runs, entry)
+	LIST_FOREACH(run, &r->runs, entry) {
 		log_info("run %lld: stopped by shutdown; it runs again after "
 		    "the restart", (long long)run->id);
+		run->job = NULL;	/* exec_shutdown frees it */
+	}
 	exec_shutdown();
 }
 

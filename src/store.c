@@ -683,14 +683,20 @@ json_t *
 store_runs_queued(struct store *st, int limit)
 {
 	static const char	*names[] = { "id", "project", "ref", "sha",
-	    "kind", "manual", "attempts" };
+	    "kind", "manual", "attempts", "retry_of" };
 	sqlite3_stmt		*s;
 	json_t			*a, *o;
 	size_t			 i;
 
+	/*
+	 * The oldest few of every project, so that a long queue of one
+	 * project cannot hide another project's runs from the runner.
+	 */
 	if (sqlite3_prepare_v2(st->db, "SELECT id, project, ref, sha, kind, "
-	    "manual, attempts FROM runs WHERE state = 'queued' ORDER BY id "
-	    "LIMIT ?", -1, &s, NULL) != SQLITE_OK) {
+	    "manual, attempts, retry_of FROM (SELECT *, row_number() OVER "
+	    "(PARTITION BY project ORDER BY id) AS n FROM runs WHERE "
+	    "state = 'queued') WHERE n <= 16 ORDER BY id LIMIT ?", -1, &s,
+	    NULL) != SQLITE_OK) {
 		store_log_error(st, "queued runs");
 		return (NULL);
 	}

@@ -47,7 +47,8 @@ test_expect 'setup: a bare repository, a clone, ferryd that runs' '
 	mkdir git && git init -q --bare git/shop.git &&
 	$GIT clone -q git/shop.git work 2>/dev/null &&
 	echo s3cret >secret && chmod 600 secret && echo "hunter2-secret-value" >api-key && chmod 600 api-key &&
-	T_EXEC="{concurrency: 4, kill_grace: 1s, stage_timeout: 30s}" write_config <<-EOF &&
+	mkdir bin && printf "#!/bin/sh\necho mytool ran\n" >bin/mytool && chmod +x bin/mytool &&
+	T_EXEC="{concurrency: 4, kill_grace: 1s, stage_timeout: 30s, path: \"$T_TRASH/bin:/usr/bin:/bin\"}" write_config <<-EOF &&
 	projects:
 	  - name: shop
 	    repo: file://$T_TRASH/git/shop.git
@@ -126,6 +127,21 @@ test_expect 'a stage past its timeout is killed with its children' '
 	stage_log $id slow | grep "timed out" &&
 	child=$(jq -r .outputs.child body) && test -n "$child" &&
 	sleep 0.3 && gone $child
+'
+
+test_expect 'a bare command is found in the stages'"'"' PATH; leftovers die with the stage' '
+	cat >work/.ferry.yaml <<-\EOF &&
+	stages:
+	  - name: tool
+	    run: ["mytool"]
+	  - name: leaves
+	    run: sleep 300 >/dev/null 2>&1 & echo "bg=$!" >"$FERRY_OUTPUT"
+	EOF
+	sha=$(commit "tool") &&
+	id=$(deliver refs/heads/main $sha) &&
+	wait_run $id success &&
+	stage_log $id tool | grep "mytool ran" &&
+	bg=$(jq -r .outputs.bg body) && sleep 0.3 && gone $bg
 '
 
 test_expect 'cancel stops a running stage' '
