@@ -72,40 +72,6 @@ checkout_ms(void)
 	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
-/*
- * A copy of url fit for messages: a password becomes "***", and so does a
- * lone HTTP user name, which is often a token. Caller frees. (The same
- * rule as repo.c applies to its causes.)
- */
-static char *
-checkout_url_redact(const char *url)
-{
-	const char	*p, *end, *at = NULL, *q, *colon;
-	char		*s;
-	size_t		 keep;
-
-	if ((p = strstr(url, "://")) == NULL)
-		return (xstrdup(url));
-	p += 3;
-	end = p + strcspn(p, "/?#");
-	for (q = p; q < end; q++) {
-		if (*q == '@')
-			at = q;
-	}
-	if (at == NULL)
-		return (xstrdup(url));
-	colon = memchr(p, ':', (size_t)(at - p));
-	if (colon != NULL)
-		keep = (size_t)(colon - p) + 1;
-	else if (strncmp(url, "http://", 7) == 0 ||
-	    strncmp(url, "https://", 8) == 0)
-		keep = 0;
-	else
-		return (xstrdup(url));
-	xasprintf(&s, "%.*s***%s", (int)((size_t)(p - url) + keep), url, at);
-	return (s);
-}
-
 /* Whether s has a control character in it: 1 or 0. */
 static int
 checkout_has_control(const char *s)
@@ -346,7 +312,7 @@ cli_checkout(int argc, char **argv)
 		}
 	}
 
-	safe = checkout_url_redact(url);
+	safe = repo_url_redact(url);
 	t0 = checkout_ms();
 	if (repo_mirror_fetch(mirror, url, &auth, &cause) != 0) {
 		checkout_fail("%s", cause);

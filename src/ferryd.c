@@ -28,6 +28,7 @@
 #include "ingest.h"
 #include "runner.h"
 #include "store.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define FERRYD_DRAIN_MS		5000	/* how long shutdown waits */
@@ -56,29 +57,6 @@ ferryd_limits(const struct conf *conf, struct httpd_limits *l)
 	l->inflight_bytes = conf->inflight_bytes;
 	l->connections = conf->connections;
 	l->timeout_ms = (long)conf->timeout_ms;
-}
-
-/* Create dir and its parents (mode 0750 for what we create). */
-static int
-ferryd_mkdirs(const char *dir)
-{
-	char	*copy, *p;
-
-	copy = xstrdup(dir);
-	for (p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0750) == -1 && errno != EEXIST) {
-			free(copy);
-			return (-1);
-		}
-		*p = '/';
-	}
-	free(copy);
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
-		return (-1);
-	return (0);
 }
 
 /*
@@ -212,7 +190,7 @@ main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	if (ferryd_mkdirs(ferryd_conf->state_dir) != 0)
+	if (mkdirs(ferryd_conf->state_dir, 0750) != 0)
 		fatal("state directory %s", ferryd_conf->state_dir);
 	xasprintf(&dbpath, "%s/ferry.db", ferryd_conf->state_dir);
 	if ((store = store_open(dbpath, ferryd_conf->sync_full,

@@ -116,6 +116,7 @@ struct httpd {
 
 static void	httpd_conn_free(struct httpd_conn *);
 static void	httpd_conn_process(struct httpd_conn *);
+static void	httpd_conn_next(struct httpd_conn *, int);
 static void	httpd_conn_reading(struct httpd_conn *);
 static void	httpd_send(struct httpd_conn *, int, const char *,
 		    const char *, size_t, int, int);
@@ -386,7 +387,17 @@ httpd_send(struct httpd_conn *c, int code, const char *ctype,
 	    !keep_open ? "Connection: close\r\n" :
 	    http10 ? "Connection: keep-alive\r\n" : "");
 	evbuffer_add(out, body, len);
-	if (keep_open) {
+	httpd_conn_next(c, keep_open);
+}
+
+/*
+ * A response is queued: go on to the next request (keep-alive), or close
+ * once the response is written; then write what can be written now.
+ */
+static void
+httpd_conn_next(struct httpd_conn *c, int keep_open)
+{
+	if (keep_open && !c->httpd->stopping) {
 		c->state = HTTPD_READ_HEAD;
 		httpd_arm_deadline(c);
 		/*
@@ -1144,17 +1155,7 @@ httpd_stream_end(struct httpd_req *req)
 		c->req = NULL;
 		if (req->http11)
 			evbuffer_add(c->out, "0\r\n\r\n", 5);
-		if (req->keepalive && !c->httpd->stopping) {
-			c->state = HTTPD_READ_HEAD;
-			httpd_arm_deadline(c);
-			if (evbuffer_get_length(c->in) > 0)
-				event_active(c->resume, 0, 0);
-		} else {
-			c->state = HTTPD_CLOSING;
-			evtimer_del(c->deadline);
-		}
-		httpd_conn_reading(c);
-		httpd_conn_flush(c);
+		httpd_conn_next(c, req->keepalive);
 	}
 	httpd_req_free(req);
 }

@@ -193,7 +193,7 @@ repo_url_secret(const char *url, size_t *start, size_t *len)
 }
 
 /* A copy of url with its credentials shown as "***". Caller frees. */
-static char *
+char *
 repo_url_redact(const char *url)
 {
 	char	*s;

@@ -36,5 +36,6 @@ char	*repo_toplevel(const char *, char **);
 char	*repo_gitdir(const char *, char **);
 int	 repo_head(const char *, char **, char [REPO_SHA_MAX + 1], char **);
 int	 repo_is_dirty(const char *);
+char	*repo_url_redact(const char *);
 
 #endif

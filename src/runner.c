@@ -248,27 +248,6 @@ runner_log_path(const struct conf *conf, int64_t run, const char *stage)
 	return (p);
 }
 
-/* mkdir -p with mode 0750. */
-static int
-runner_mkdirs(const char *dir)
-{
-	char	*copy, *p;
-
-	copy = xstrdup(dir);
-	for (p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0750) == -1 && errno != EEXIST) {
-			free(copy);
-			return (-1);
-		}
-		*p = '/';
-	}
-	free(copy);
-	return (mkdir(dir, 0750) == -1 && errno != EEXIST ? -1 : 0);
-}
-
 static void
 runner_run_free(struct runner_run *run)
 {
@@ -729,7 +708,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	log_info("run %lld: started (%s %s)", (long long)run->id, run->project,
 	    run->ref);
 	if (json_integer_value(json_object_get(row, "attempts")) > 0) {
-		runner_mkdirs(run->logdir);
+		mkdirs(run->logdir, 0750);
 		runner_note(run, "checkout", "---- attempt after an "
 		    "interruption ----");
 	}
@@ -737,7 +716,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	/* What every stage sees; nothing of ferryd's own environment. */
 	runner_env_add(&run->env, "PATH", conf->exec_path);
 	xasprintf(&s, "%s/home", conf->state_dir);
-	runner_mkdirs(s);
+	mkdirs(s, 0750);
 	runner_env_add(&run->env, "HOME", s);
 	free(s);
 	runner_env_add(&run->env, "LANG", "C.UTF-8");
@@ -767,7 +746,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 			    pr->secrets[i].value);
 
 	xasprintf(&s, "%s/out", run->workdir);
-	if (runner_mkdirs(run->logdir) != 0 || runner_mkdirs(s) != 0) {
+	if (mkdirs(run->logdir, 0750) != 0 || mkdirs(s, 0750) != 0) {
 		free(s);
 		runner_finish(run, "failed", "cannot create the run's "
 		    "directories");

@@ -497,3 +497,24 @@ remove_tree(const char *path)
 {
 	return (nftw(path, remove_tree_cb, 32, FTW_DEPTH | FTW_PHYS));
 }
+
+/* Create dir and the folders above it that are missing, with mode. */
+int
+mkdirs(const char *dir, mode_t mode)
+{
+	char	*copy, *p;
+
+	copy = xstrdup(dir);
+	for (p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) == -1 && errno != EEXIST) {
+			free(copy);
+			return (-1);
+		}
+		*p = '/';
+	}
+	free(copy);
+	return (mkdir(dir, mode) == -1 && errno != EEXIST ? -1 : 0);
+}

@@ -2,6 +2,8 @@
 #ifndef UTIL_H
 #define UTIL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,7 @@ void	 buf_add_int(struct buf *, long long);
 void	 buf_free(struct buf *);
 int64_t	 now_ms(void);
 int	 remove_tree(const char *);
+int	 mkdirs(const char *, mode_t);
 int	 parse_duration(const char *, int64_t *);
 
 #endif
