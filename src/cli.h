@@ -19,5 +19,6 @@ int	cli_run_action(const struct cli_target *, int, char **);
 int	cli_trigger(const struct cli_target *, int, char **);
 int	cli_checkout(int, char **);
 int	cli_pipeline_run(int, char **);
+int	cli_tag(int, char **);
 
 #endif

@@ -43,6 +43,8 @@ ferry_usage(FILE *f)
 	    "  pipeline run [--dev] [--follow] [--stage NAME] [--repo DIR]\n"
 	    "      run the pipeline of HEAD here, without a daemon; --dev runs the\n"
 	    "      working tree, --follow runs again whenever HEAD moves\n"
+	    "  tag [--repo DIR | --git-dir DIR] [--commit REV] [--image NAME]\n"
+	    "      print the content tag of each image of .ferry.yaml at a commit\n"
 	    "  version\n"
 	    "\n"
 	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
@@ -109,6 +111,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "pipeline") == 0 && argc >= 2 &&
 	    strcmp(argv[1], "run") == 0)
 		return (cli_pipeline_run(argc - 1, argv + 1));
+	if (strcmp(argv[0], "tag") == 0)
+		return (cli_tag(argc, argv));
 	if (strcmp(argv[0], "logs") == 0)
 		return (cli_logs(&t, argc, argv));
 	if (strcmp(argv[0], "cancel") == 0 || strcmp(argv[0], "retry") == 0)

@@ -682,6 +682,147 @@ pipeline_stages(struct pipeline_parse *p, yaml_node_t *n)
 	return (rc);
 }
 
+/* A path inside the repository: relative, no "..", no empty part. */
+static int
+pipeline_repo_path_ok(const char *s)
+{
+	const char	*part;
+	size_t		 len;
+
+	if (*s == '/' || *s == '\0')
+		return (0);
+	if (strcmp(s, ".") == 0)
+		return (1);
+	for (part = s; *part != '\0'; part += len + (part[len] == '/')) {
+		len = strcspn(part, "/");
+		if (len == 0 || (len == 2 && strncmp(part, "..", 2) == 0) ||
+		    (len == 1 && *part == '.'))
+			return (0);
+	}
+	return (1);
+}
+
+static int
+pipeline_image_pair(struct pipeline_parse *p, const char *key,
+    yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct pipeline_image	*im = arg;
+	struct pipeline_stage	 tmp;
+	const char		*s;
+	char			**slot, q[80];
+	int			 rc;
+
+	if (strcmp(key, "args") == 0) {
+		/* Build args follow the env: rules (names, no FERRY_). */
+		memset(&tmp, 0, sizeof tmp);
+		tmp.env = im->args;
+		tmp.nenv = im->nargs;
+		rc = pipeline_mapping(p, v, key, pipeline_env_pair, &tmp);
+		im->args = tmp.env;
+		im->nargs = tmp.nenv;
+		return (rc);
+	}
+	if (strcmp(key, "name") == 0)
+		slot = &im->name;
+	else if (strcmp(key, "context") == 0)
+		slot = &im->context;
+	else if (strcmp(key, "dockerfile") == 0)
+		slot = &im->dockerfile;
+	else if (strcmp(key, "repository") == 0)
+		slot = &im->repository;
+	else {
+		pipeline_error(p, k, "unknown image key %s (expected name, "
+		    "context, dockerfile, args or repository)",
+		    pipeline_quote(key, q, sizeof q));
+		return (-1);
+	}
+	if ((s = pipeline_string(p, v, key)) == NULL)
+		return (-1);
+	if (slot == &im->name && (strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") != strlen(s) || strlen(s) > PIPELINE_NAME_MAX)) {
+		pipeline_error(p, v, "name: an image name is lower-case letters, "
+		    "digits, \".\", \"-\" and \"_\", found %s",
+		    pipeline_quote(s, q, sizeof q));
+		return (-1);
+	}
+	if ((slot == &im->context || slot == &im->dockerfile) &&
+	    !pipeline_repo_path_ok(s)) {
+		pipeline_error(p, v, "%s: expected a path inside the "
+		    "repository, found %s", key, pipeline_quote(s, q, sizeof q));
+		return (-1);
+	}
+	*slot = xstrdup(s);
+	return (0);
+}
+
+static int
+pipeline_args_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/* images: a list of {name, context, dockerfile, args, repository}. */
+static int
+pipeline_images(struct pipeline_parse *p, yaml_node_t *n)
+{
+	struct pipeline		*pl = p->pl;
+	struct pipeline_image	*im;
+	yaml_node_item_t	*it;
+	yaml_node_t		*in;
+	size_t			 count, i;
+	int			 rc = 0;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		pipeline_error(p, n, "images: expected a list of images, found "
+		    "%s", pipeline_node_type(n));
+		return (-1);
+	}
+	count = (size_t)(n->data.sequence.items.top -
+	    n->data.sequence.items.start);
+	if (count > PIPELINE_MAX_STAGES) {
+		pipeline_error(p, n, "images: at most %d images",
+		    PIPELINE_MAX_STAGES);
+		return (-1);
+	}
+	pl->images = xcalloc(count ? count : 1, sizeof *pl->images);
+	for (it = n->data.sequence.items.start;
+	    it < n->data.sequence.items.top && !p->stop; it++) {
+		in = pipeline_node(p, *it);
+		im = &pl->images[pl->nimages++];
+		if (pipeline_mapping(p, in, "image", pipeline_image_pair,
+		    im) != 0) {
+			rc = -1;
+			continue;
+		}
+		if (im->name == NULL) {
+			pipeline_error(p, in, "image: missing name");
+			rc = -1;
+			continue;
+		}
+		for (i = 0; i + 1 < pl->nimages; i++) {
+			if (pl->images[i].name != NULL &&
+			    strcmp(pl->images[i].name, im->name) == 0) {
+				pipeline_error(p, in, "image %s is defined "
+				    "twice", im->name);
+				rc = -1;
+			}
+		}
+		if (im->context == NULL)
+			im->context = xstrdup(".");
+		if (im->dockerfile == NULL) {
+			if (strcmp(im->context, ".") == 0)
+				im->dockerfile = xstrdup("Dockerfile");
+			else
+				xasprintf(&im->dockerfile, "%s/Dockerfile",
+				    im->context);
+		}
+		if (im->nargs > 1)
+			qsort(im->args, im->nargs, sizeof *im->args,
+			    pipeline_args_cmp);
+	}
+	return (rc);
+}
+
 static int
 pipeline_top_pair(struct pipeline_parse *p, const char *key, yaml_node_t *k,
     yaml_node_t *v, void *arg)
@@ -693,12 +834,14 @@ pipeline_top_pair(struct pipeline_parse *p, const char *key, yaml_node_t *k,
 		*seen_stages = 1;
 		return (pipeline_stages(p, v));
 	}
-	if (strcmp(key, "images") == 0 || strcmp(key, "bundle") == 0) {
+	if (strcmp(key, "images") == 0)
+		return (pipeline_images(p, v));
+	if (strcmp(key, "bundle") == 0) {
 		pipeline_error(p, k, "%s: not supported yet (this version of "
-		    "ferry reads stages only)", key);
+		    "ferry reads stages and images)", key);
 		return (-1);
 	}
-	pipeline_error(p, k, "unknown key %s (expected stages)",
+	pipeline_error(p, k, "unknown key %s (expected stages or images)",
 	    pipeline_quote(key, q, sizeof q));
 	return (-1);
 }
@@ -874,6 +1017,19 @@ pipeline_strings_free(char **v, size_t n)
 	free(v);
 }
 
+/* The image by name, or NULL. */
+const struct pipeline_image *
+pipeline_image_find(const struct pipeline *pl, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < pl->nimages; i++) {
+		if (strcmp(pl->images[i].name, name) == 0)
+			return (&pl->images[i]);
+	}
+	return (NULL);
+}
+
 void
 pipeline_free(struct pipeline *pl)
 {
@@ -893,6 +1049,14 @@ pipeline_free(struct pipeline *pl)
 		pipeline_strings_free(st->when_refs, st->nwhen_refs);
 	}
 	free(pl->stages);
+	for (i = 0; i < pl->nimages; i++) {
+		free(pl->images[i].name);
+		free(pl->images[i].context);
+		free(pl->images[i].dockerfile);
+		free(pl->images[i].repository);
+		pipeline_strings_free(pl->images[i].args, pl->images[i].nargs);
+	}
+	free(pl->images);
 	free(pl);
 }
 

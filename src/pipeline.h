@@ -29,9 +29,21 @@ struct pipeline_stage {
 	int	  continue_on_failure;
 };
 
+/* An image the pipeline builds; its inputs decide its content tag. */
+struct pipeline_image {
+	char	 *name;			/* [a-z0-9._-]+, unique */
+	char	 *context;		/* folder in the repository; "." */
+	char	 *dockerfile;		/* path in the repository */
+	char	**args;			/* build args "KEY=value", sorted */
+	size_t	  nargs;
+	char	 *repository;		/* where it is pushed, or NULL */
+};
+
 struct pipeline {
 	struct pipeline_stage	*stages;
 	size_t			 nstages;
+	struct pipeline_image	*images;
+	size_t			 nimages;
 	int			 werf;		/* the werf default flow */
 };
 
@@ -43,5 +55,7 @@ int		 pipeline_stage_applies(const struct pipeline_stage *, int,
 void		 pipeline_outputs_parse(char *, void (*)(const char *,
 		     const char *, void *), void *);
 void		 pipeline_output_env_name(const char *, char *, size_t);
+const struct pipeline_image *pipeline_image_find(const struct pipeline *,
+		     const char *);
 
 #endif

@@ -1174,3 +1174,47 @@ repo_is_dirty(const char *top)
 	git_repository_free(repo);
 	return (dirty);
 }
+
+/*
+ * The object id of path ("." for the whole tree) in commit sha: a tree's
+ * id names exactly its content, so it stands for a build context. Returns
+ * 0, 1 if there is no such path, or -1 with *cause set. The full commit id
+ * goes to commit_out when it is not NULL.
+ */
+int
+repo_path_id(const char *dir, const char *sha, const char *path,
+    char id[REPO_SHA_MAX + 1], char commit_out[REPO_SHA_MAX + 1],
+    char **cause)
+{
+	git_repository	*repo = NULL;
+	git_commit	*commit = NULL;
+	git_tree	*tree = NULL;
+	git_tree_entry	*entry = NULL;
+	int		 rc = -1;
+
+	if (repo_open(&repo, dir, cause) != 0)
+		return (-1);
+	if (repo_lookup_commit(repo, sha, &commit, cause) != 0)
+		goto out;
+	if (commit_out != NULL)
+		git_oid_tostr(commit_out, REPO_SHA_MAX + 1,
+		    git_commit_id(commit));
+	if (strcmp(path, ".") == 0) {
+		if (git_commit_tree(&tree, commit) != 0) {
+			repo_fail(cause, "commit %s", sha);
+			goto out;
+		}
+		git_oid_tostr(id, REPO_SHA_MAX + 1, git_tree_id(tree));
+		rc = 0;
+		goto out;
+	}
+	if ((rc = repo_tree_entry(repo, sha, path, &entry, cause)) != 0)
+		goto out;
+	git_oid_tostr(id, REPO_SHA_MAX + 1, git_tree_entry_id(entry));
+out:
+	git_tree_entry_free(entry);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	git_repository_free(repo);
+	return (rc);
+}

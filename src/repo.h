@@ -37,5 +37,7 @@ char	*repo_gitdir(const char *, char **);
 int	 repo_head(const char *, char **, char [REPO_SHA_MAX + 1], char **);
 int	 repo_is_dirty(const char *);
 char	*repo_url_redact(const char *);
+int	 repo_path_id(const char *, const char *, const char *,
+	     char [REPO_SHA_MAX + 1], char [REPO_SHA_MAX + 1], char **);
 
 #endif

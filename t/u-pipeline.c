@@ -202,7 +202,8 @@ static const struct error_case errors[] = {
 	  "run, timeout, env, when or continue_on_failure)", 1 },
 	{ "unknown top-level key, and stages missing",
 	  "stage:\n  - name: a\n",
-	  FILE_NAME ":1:1: unknown key \"stage\" (expected stages)", 2 },
+	  FILE_NAME ":1:1: unknown key \"stage\" (expected stages or images)",
+	  2 },
 	{ "stages missing",
 	  "stage:\n  - name: a\n",
 	  FILE_NAME ":1:1: missing stages (the list of stages to run)", 2 },
@@ -334,14 +335,24 @@ static const struct error_case errors[] = {
 	{ "a duplicate top-level key",
 	  "stages: [{name: a, run: x}]\nstages: [{name: b, run: y}]\n",
 	  FILE_NAME ":2:1: top level: key \"stages\" given twice", 1 },
-	{ "images: not supported yet",
+	{ "images: a mapping instead of a list",
 	  "images:\n  app: x\nstages: [{name: a, run: x}]\n",
-	  FILE_NAME ":1:1: images: not supported yet (this version of ferry "
-	  "reads stages only)", 1 },
+	  FILE_NAME ":2:3: images: expected a list of images, found a mapping",
+	  1 },
+	{ "an image without a name",
+	  "images: [{context: app}]\nstages: [{name: a, run: x}]\n",
+	  FILE_NAME ":1:10: image: missing name", 1 },
+	{ "an image context outside the repository",
+	  "images: [{name: app, context: ../x}]\nstages: [{name: a, run: x}]\n",
+	  FILE_NAME ":1:31: context: expected a path inside the repository, "
+	  "found \"../x\"", 1 },
+	{ "an image defined twice",
+	  "images: [{name: app}, {name: app}]\nstages: [{name: a, run: x}]\n",
+	  FILE_NAME ":1:23: image app is defined twice", 1 },
 	{ "bundle: not supported yet",
 	  "stages: [{name: a, run: x}]\nbundle: {}\n",
 	  FILE_NAME ":2:1: bundle: not supported yet (this version of ferry "
-	  "reads stages only)", 1 },
+	  "reads stages and images)", 1 },
 	{ "stages an empty list",
 	  "stages: []\n",
 	  FILE_NAME ":1:9: stages: expected at least one stage", 1 },
@@ -408,15 +419,15 @@ test_collected(void)
 	    "    run: x\n"
 	    "    timeout: soon\n"
 	    "    env: {FERRY_X: 1}\n"
-	    "images: {}\n", &cause);
+	    "bundle: {}\n", &cause);
 	ok(pl == NULL && cause != NULL && count_lines(cause) == 5,
 	    "every error is collected, one per line");
 	ok(cause != NULL && strncmp(cause, FILE_NAME ":3:10: ",
 	    strlen(FILE_NAME ":3:10: ")) == 0 &&
 	    has_line(cause, FILE_NAME ":4:11: name: stage a is already "
 	    "defined on line 2") &&
-	    has_line(cause, FILE_NAME ":8:1: images: not supported yet (this "
-	    "version of ferry reads stages only)"),
+	    has_line(cause, FILE_NAME ":8:1: bundle: not supported yet (this "
+	    "version of ferry reads stages and images)"),
 	    "in the order of the file");
 	if (cause != NULL && count_lines(cause) != 5)
 		printf("#   got: %s\n", cause);
