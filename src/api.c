@@ -318,7 +318,9 @@ api_run_log(struct api *api, struct httpd_req *req, long long id,
 		return;
 	}
 	free(follow);
-	text = read_file(path, 1u << 30, &len, &cause);
+	/* A log never grows past its cap and the one note after it. */
+	text = read_file(path, api->conf->exec_log_bytes + 4096, &len,
+	    &cause);
 	free(path);
 	if (text == NULL) {
 		httpd_reply_error(req, 404, "no log for stage %s of run %lld "
