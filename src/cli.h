@@ -20,5 +20,6 @@ int	cli_trigger(const struct cli_target *, int, char **);
 int	cli_checkout(int, char **);
 int	cli_pipeline_run(int, char **);
 int	cli_tag(int, char **);
+int	cli_oci(int, char **);
 
 #endif

@@ -45,6 +45,11 @@ ferry_usage(FILE *f)
 	    "      working tree, --follow runs again whenever HEAD moves\n"
 	    "  tag [--repo DIR | --git-dir DIR] [--commit REV] [--image NAME]\n"
 	    "      print the content tag of each image of .ferry.yaml at a commit\n"
+	    "  oci [--insecure] [--username U --password-file F | --docker-config F]\n"
+	    "      ping HOST | tags HOST/REPO | head|get HOST/REPO:REF |\n"
+	    "      put-blob HOST/REPO FILE | put-manifest HOST/REPO:REF FILE |\n"
+	    "      blob HOST/REPO@DIGEST | mount HOST/REPO DIGEST FROM-REPO\n"
+	    "      talk to an OCI registry by hand\n"
 	    "  version\n"
 	    "\n"
 	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
@@ -111,6 +116,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "pipeline") == 0 && argc >= 2 &&
 	    strcmp(argv[1], "run") == 0)
 		return (cli_pipeline_run(argc - 1, argv + 1));
+	if (strcmp(argv[0], "oci") == 0)
+		return (cli_oci(argc, argv));
 	if (strcmp(argv[0], "tag") == 0)
 		return (cli_tag(argc, argv));
 	if (strcmp(argv[0], "logs") == 0)
