@@ -176,6 +176,36 @@ out:
 	free(limit);
 }
 
+/* GET /api/v1/artifacts?project=&limit= */
+static void
+api_artifacts(struct api *api, struct httpd_req *req)
+{
+	char	*project, *limit, *end;
+	long	 n = API_LIST_DEFAULT;
+	json_t	*list;
+
+	project = httpd_query_get(req, "project");
+	limit = httpd_query_get(req, "limit");
+	if (limit != NULL) {
+		n = strtol(limit, &end, 10);
+		if (*limit == '\0' || *end != '\0' || n < 1 ||
+		    n > API_LIST_MAX) {
+			httpd_reply_error(req, 400, "limit: expected a number "
+			    "from 1 to %d", API_LIST_MAX);
+			goto out;
+		}
+	}
+	if ((list = store_artifacts_list(api->store, project, (int)n)) ==
+	    NULL)
+		httpd_reply_error(req, 503, "the store is unavailable");
+	else
+		httpd_reply_json(req, 200, json_pack("{s:o}", "artifacts",
+		    list));
+out:
+	free(project);
+	free(limit);
+}
+
 /* GET /api/v1/runs/<id> */
 static void
 api_run_get(struct api *api, struct httpd_req *req, const char *ids)
@@ -452,6 +482,14 @@ api_v1(struct api *api, struct httpd_req *req, const char *rest)
 			api_run_action(api, req, id, id_end + 1);
 			return;
 		}
+	}
+	if (strcmp(rest, "artifacts") == 0) {
+		if (strcmp(method, "GET") != 0)
+			httpd_reply_error(req, 405, "artifacts are listed with "
+			    "GET");
+		else
+			api_artifacts(api, req);
+		return;
 	}
 	if (strncmp(rest, "projects/", 9) == 0) {
 		const char *slash = strchr(rest + 9, '/');

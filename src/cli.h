@@ -21,5 +21,6 @@ int	cli_checkout(int, char **);
 int	cli_pipeline_run(int, char **);
 int	cli_tag(int, char **);
 int	cli_oci(int, char **);
+int	cli_artifacts(const struct cli_target *, int, char **);
 
 #endif

@@ -591,3 +591,56 @@ cli_trigger(const struct cli_target *t, int argc, char **argv)
 	json_decref(o);
 	return (0);
 }
+
+/* `ferry artifacts [--project P] [--json]`: what runs published. */
+int
+cli_artifacts(const struct cli_target *t, int argc, char **argv)
+{
+	const char	*project = NULL;
+	char		*path, *ep, when[32];
+	json_t		*o, *list, *a;
+	size_t		 i;
+	int		 k, as_json = 0;
+	CURL		*curl;
+
+	for (k = 1; k < argc; k++) {
+		if (strcmp(argv[k], "--json") == 0)
+			as_json = 1;
+		else if (strcmp(argv[k], "--project") == 0 && k + 1 < argc)
+			project = argv[++k];
+		else {
+			fprintf(stderr, "usage: ferry artifacts [--project P] "
+			    "[--json]\n");
+			return (2);
+		}
+	}
+	curl = curl_easy_init();
+	ep = curl_easy_escape(curl, project != NULL ? project : "", 0);
+	xasprintf(&path, "/api/v1/artifacts?limit=100%s%s", project != NULL ?
+	    "&project=" : "", project != NULL ? ep : "");
+	curl_free(ep);
+	curl_easy_cleanup(curl);
+	o = cli_get(t, path);
+	free(path);
+	if (o == NULL)
+		return (1);
+	list = json_object_get(o, "artifacts");
+	if (as_json)
+		cli_print_json(list);
+	else {
+		printf("%-6s %-7s %-12s %-12s %-10s %s\n", "RUN", "KIND",
+		    "NAME", "COMMIT", "ACCEPT", "REFERENCE");
+		json_array_foreach(list, i, a) {
+			cli_time(json_object_get(a, "created_at"), when,
+			    sizeof when);
+			printf("%-6lld %-7s %-12s %-12.12s %-10s %s:%s@%s\n",
+			    json_integer_value(json_object_get(a, "run")),
+			    cli_str(a, "kind"), cli_str(a, "name"),
+			    cli_str(a, "sha"), cli_str(a, "acceptance"),
+			    cli_str(a, "repository"), cli_str(a, "tag"),
+			    cli_str(a, "digest"));
+		}
+	}
+	json_decref(o);
+	return (0);
+}

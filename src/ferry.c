@@ -43,6 +43,8 @@ ferry_usage(FILE *f)
 	    "  pipeline run [--dev] [--follow] [--stage NAME] [--repo DIR]\n"
 	    "      run the pipeline of HEAD here, without a daemon; --dev runs the\n"
 	    "      working tree, --follow runs again whenever HEAD moves\n"
+	    "  artifacts [--project P] [--json]\n"
+	    "      list the images and bundles runs published, with acceptance\n"
 	    "  tag [--repo DIR | --git-dir DIR] [--commit REV] [--image NAME]\n"
 	    "      print the content tag of each image of .ferry.yaml at a commit\n"
 	    "  oci [--insecure] [--username U --password-file F | --docker-config F]\n"
@@ -116,6 +118,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "pipeline") == 0 && argc >= 2 &&
 	    strcmp(argv[1], "run") == 0)
 		return (cli_pipeline_run(argc - 1, argv + 1));
+	if (strcmp(argv[0], "artifacts") == 0)
+		return (cli_artifacts(&t, argc, argv));
 	if (strcmp(argv[0], "oci") == 0)
 		return (cli_oci(argc, argv));
 	if (strcmp(argv[0], "tag") == 0)

@@ -1522,3 +1522,42 @@ out:
 	free(scope);
 	return (rc);
 }
+
+/*
+ * Split "host[:port]/path:tag@sha256:<hex>" (a stage's image.<name> or
+ * bundle output) into the repository with its host, the tag and the
+ * digest, each checked. Returns 0 with three strings the caller frees, or
+ * -1.
+ */
+int
+oci_artifact_parse(const char *s, char **repository, char **tag,
+    char **digest)
+{
+	const char	*at, *colon, *slash, *p;
+	char		*repo, *path;
+	int		 ok;
+
+	if ((at = strrchr(s, '@')) == NULL || !oci_digest_is_valid(at + 1))
+		return (-1);
+	slash = strchr(s, '/');
+	colon = NULL;
+	for (p = s; p < at; p++) {
+		if (*p == ':' && (slash == NULL || p > slash))
+			colon = p;
+	}
+	if (slash == NULL || slash > at || colon == NULL || colon == s)
+		return (-1);
+	repo = xstrndup(s, (size_t)(colon - s));
+	path = xstrndup(slash + 1, (size_t)(colon - slash - 1));
+	*tag = xstrndup(colon + 1, (size_t)(at - colon - 1));
+	ok = slash > s && oci_repo_is_valid(path) && oci_tag_is_valid(*tag);
+	free(path);
+	if (!ok) {
+		free(repo);
+		free(*tag);
+		return (-1);
+	}
+	*repository = repo;
+	*digest = xstrdup(at + 1);
+	return (0);
+}

@@ -40,6 +40,7 @@ void			 oci_set_page_size(struct oci_client *, int);
 int	oci_repo_is_valid(const char *);
 int	oci_tag_is_valid(const char *);
 int	oci_digest_is_valid(const char *);
+int	oci_artifact_parse(const char *, char **, char **, char **);
 
 int	oci_ping(struct oci_client *, char **);
 int	oci_manifest_head(struct oci_client *, const char *, const char *,

@@ -45,6 +45,7 @@
 #include "conf.h"
 #include "exec.h"
 #include "gitevent.h"
+#include "oci.h"
 #include "pipeline.h"
 #include "runner.h"
 #include "store.h"
@@ -86,6 +87,7 @@ struct runner_run {
 	int64_t			 grace_ms;
 	size_t			 log_bytes;
 	int			 keep_failed;
+	char			*bundle_digest;	/* from a bundle output */
 	LIST_ENTRY(runner_run)	 entry;
 };
 
@@ -263,6 +265,7 @@ runner_run_free(struct runner_run *run)
 	free(run->workdir);
 	free(run->worktree);
 	free(run->logdir);
+	free(run->bundle_digest);
 	runner_env_free(&run->env, 1);
 	runner_env_free(&run->outs, 0);
 	if (run->checkout_argv != NULL) {
@@ -360,12 +363,55 @@ struct runner_output_ctx {
 	const char		*stage;
 };
 
+/*
+ * The reserved outputs image.<name> and bundle ("repository:tag@sha256:…")
+ * record the run's release artifacts.
+ */
+static void
+runner_record_artifact(struct runner_run *run, const char *stage,
+    const char *key, const char *value)
+{
+	struct store_artifact	 a;
+	char			*repository, *tag, *digest, msg[300];
+	int			 bundle = strcmp(key, "bundle") == 0;
+
+	if (!bundle && (strncmp(key, "image.", 6) != 0 || key[6] == '\0'))
+		return;
+	if (oci_artifact_parse(value, &repository, &tag, &digest) != 0) {
+		snprintf(msg, sizeof msg, "output %s ignored: expected "
+		    "repository:tag@sha256:<64 hex>", key);
+		runner_note(run, stage, msg);
+		return;
+	}
+	memset(&a, 0, sizeof a);
+	a.project = run->project;
+	a.sha = run->sha;
+	a.ref = run->ref;
+	a.kind = bundle ? "bundle" : "image";
+	a.name = bundle ? "bundle" : key + 6;
+	a.repository = repository;
+	a.tag = tag;
+	a.digest = digest;
+	a.run_id = run->id;
+	store_artifact_add(run->runner->store, &a);
+	if (bundle) {
+		free(run->bundle_digest);
+		run->bundle_digest = xstrdup(digest);
+	}
+	log_info("run %lld: artifact %s %s:%s@%.19s", (long long)run->id,
+	    a.name, repository, tag, digest);
+	free(repository);
+	free(tag);
+	free(digest);
+}
+
 static void
 runner_output_cb(const char *key, const char *value, void *arg)
 {
 	struct runner_output_ctx	*ctx = arg;
 	char				 name[160];
 
+	runner_record_artifact(ctx->run, ctx->stage, key, value);
 	pipeline_output_env_name(key, name, sizeof name);
 	store_output_set(ctx->run->runner->store, ctx->run->id, ctx->stage,
 	    key, value);
@@ -420,6 +466,16 @@ runner_stage_done(struct exec_job *job, int status, int timed_out,
 	xasprintf(&out, "%s/out/%s", run->workdir, st->name);
 	runner_read_outputs(run, st->name, out);
 	free(out);
+	if (strcmp(st->name, "acceptance") == 0 && !canceled) {
+		/* The gate for promotion: kept against the bundle's digest. */
+		if (run->bundle_digest != NULL)
+			store_acceptance_set(r->store, run->bundle_digest,
+			    run->id, strcmp(state, "success") == 0 ? "passed" :
+			    "failed");
+		else
+			runner_note(run, st->name, "no bundle output before "
+			    "acceptance: its result is not recorded");
+	}
 	run->next++;
 	if (canceled || run->canceled) {
 		runner_finish(run, "canceled", "canceled");
@@ -457,6 +513,9 @@ runner_stage_env(struct runner_run *run, const struct pipeline_stage *st,
 	for (i = 0; i < run->env.n; i++)
 		runner_env_put(&e, run->env.v[i]);
 	runner_env_set(&e, "FERRY_STAGE", st->name);
+	/* The acceptance stage deploys to and tests the test environment. */
+	runner_env_set(&e, "FERRY_ENV", strcmp(st->name, "acceptance") == 0 ?
+	    "test" : "ci");
 	runner_env_set(&e, "FERRY_OUTPUT", output);
 	snprintf(n, sizeof n, "%d", run->seq);
 	runner_env_set(&e, "FERRY_STAGE_SEQ", n);

@@ -109,6 +109,29 @@ static const char *store_migrations[] = {
 	"  key TEXT NOT NULL,"
 	"  value TEXT NOT NULL,"
 	"  PRIMARY KEY (run_id, key)) WITHOUT ROWID;",
+
+	/* 3: release artifacts and acceptance results. */
+	"CREATE TABLE artifacts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  project TEXT NOT NULL,"
+	"  sha TEXT NOT NULL,"
+	"  ref TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  repository TEXT NOT NULL,"
+	"  tag TEXT NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  run_id INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (run_id, kind, name));"
+	"CREATE INDEX artifacts_project ON artifacts (project, id);"
+	"CREATE INDEX artifacts_digest ON artifacts (digest);"
+	"CREATE TABLE acceptance ("
+	"  digest TEXT NOT NULL,"
+	"  run_id INTEGER NOT NULL,"
+	"  result TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (digest, run_id)) WITHOUT ROWID;",
 };
 
 struct store {
@@ -760,4 +783,68 @@ store_outputs_get(struct store *st, int64_t run)
 		    json_string((const char *)sqlite3_column_text(s, 1)));
 	sqlite3_finalize(s);
 	return (o);
+}
+
+/* Record an artifact a run published (kind "image" or "bundle"). */
+int
+store_artifact_add(struct store *st, const struct store_artifact *a)
+{
+	return (store_exec_args(st, "INSERT OR REPLACE INTO artifacts "
+	    "(project, sha, ref, kind, name, repository, tag, digest, run_id, "
+	    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "ssssssssii",
+	    a->project, a->sha, a->ref, a->kind, a->name, a->repository,
+	    a->tag, a->digest, a->run_id, now_ms()));
+}
+
+/* Record the acceptance result ("passed", "failed") of a bundle digest. */
+int
+store_acceptance_set(struct store *st, const char *digest, int64_t run,
+    const char *result)
+{
+	return (store_exec_args(st, "INSERT OR REPLACE INTO acceptance "
+	    "(digest, run_id, result, created_at) VALUES (?, ?, ?, ?)",
+	    "sisi", digest, run, result, now_ms()));
+}
+
+/*
+ * Artifacts, newest first, of project (all when NULL), at most limit; each
+ * bundle carries its latest acceptance result (null when none). JSON array,
+ * new reference, or NULL on error.
+ */
+json_t *
+store_artifacts_list(struct store *st, const char *project, int limit)
+{
+	static const char	*names[] = { "id", "project", "sha", "ref",
+	    "kind", "name", "repository", "tag", "digest", "run", "created_at",
+	    "acceptance" };
+	sqlite3_stmt		*s;
+	json_t			*a, *o;
+	size_t			 i;
+	int			 rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT a.id, a.project, a.sha, a.ref, "
+	    "a.kind, a.name, a.repository, a.tag, a.digest, a.run_id, "
+	    "a.created_at, (SELECT result FROM acceptance c WHERE c.digest = "
+	    "a.digest ORDER BY c.created_at DESC LIMIT 1) FROM artifacts a "
+	    "WHERE (?1 IS NULL OR a.project = ?1) ORDER BY a.id DESC LIMIT ?2",
+	    -1, &s, NULL) != SQLITE_OK) {
+		store_log_error(st, "artifacts");
+		return (NULL);
+	}
+	store_bind_text(s, 1, project);
+	sqlite3_bind_int(s, 2, limit);
+	a = json_array();
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o = json_object();
+		for (i = 0; i < sizeof names / sizeof names[0]; i++)
+			json_object_set_new(o, names[i],
+			    store_column_json(s, (int)i));
+		json_array_append_new(a, o);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		json_decref(a);
+		return (NULL);
+	}
+	return (a);
 }

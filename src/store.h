@@ -33,6 +33,19 @@ int64_t		 store_run_find(struct store *, const char *, const char *,
 int64_t		 store_run_add(struct store *, const struct store_run_new *);
 int		 store_run_requeue(struct store *, int64_t, const char *,
 		     const char *);
+/* An artifact a run published; every string is borrowed. */
+struct store_artifact {
+	const char	*project;
+	const char	*sha;
+	const char	*ref;
+	const char	*kind;		/* image, bundle */
+	const char	*name;		/* the image's name, or "bundle" */
+	const char	*repository;
+	const char	*tag;
+	const char	*digest;	/* sha256:... */
+	int64_t		 run_id;
+};
+
 struct json_t	*store_runs_list(struct store *, const char *, const char *,
 		     int);
 struct json_t	*store_run_get(struct store *, int64_t);
@@ -52,5 +65,10 @@ int64_t		 store_run_new_manual(struct store *, const char *,
 struct json_t	*store_runs_queued(struct store *, int);
 struct json_t	*store_stages_get(struct store *, int64_t);
 struct json_t	*store_outputs_get(struct store *, int64_t);
+int		 store_artifact_add(struct store *,
+		     const struct store_artifact *);
+int		 store_acceptance_set(struct store *, const char *, int64_t,
+		     const char *);
+struct json_t	*store_artifacts_list(struct store *, const char *, int);
 
 #endif

@@ -1,0 +1,78 @@
+#!/bin/bash
+# t3300-artifacts: a run's image.<name> and bundle outputs become its
+# release artifacts; the acceptance stage runs with FERRY_ENV=test and its
+# result is kept against the bundle's digest.
+
+. "$T_SRCDIR/lib.sh"
+
+GIT="git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
+D1=sha256:1111111111111111111111111111111111111111111111111111111111111111
+D2=sha256:2222222222222222222222222222222222222222222222222222222222222222
+
+deliver() { # SHA
+	printf '{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"%s","repository":{"full_name":"acme/shop"}}' "$1" >push.json &&
+	s=$(sign s3cret push.json) &&
+	post /hooks/shop push.json -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: d-$RANDOM$RANDOM" -H "X-Hub-Signature-256: $s" &&
+	expect_code 202 && jq -r ".runs[0]" body
+}
+
+wait_end() { # ID
+	for _ in $(seq 200); do
+		api "/api/v1/runs/$1" && case $(jq -r .state body) in success|failed) return 0;; esac
+		sleep 0.1
+	done
+	return 1
+}
+
+test_expect 'setup' '
+	git init -q --bare shop.git && $GIT clone -q shop.git work 2>/dev/null &&
+	echo s3cret >secret && chmod 600 secret &&
+	T_EXEC="{concurrency: 2}" write_config <<-EOF &&
+	projects:
+	  - {name: shop, repo: "file://$T_TRASH/shop.git", provider: github, secret_file: secret}
+	EOF
+	start_daemon
+'
+
+test_expect 'image and bundle outputs are recorded; acceptance runs with FERRY_ENV=test' '
+	cat >work/.ferry.yaml <<-EOF &&
+	stages:
+	  - name: publish
+	    run: printf "image.app=127.0.0.1:5000/acme/app:c0ffee@$D1\nbundle=127.0.0.1:5000/acme/shop:0.0.0-main.1@$D2\nimage.bad=not-a-reference\n" >"\$FERRY_OUTPUT"; echo "env=\$FERRY_ENV"
+	  - name: acceptance
+	    run: echo "acceptance in \$FERRY_ENV"
+	EOF
+	(cd work && $GIT add -A && $GIT commit -q -m one && git push -q origin HEAD:refs/heads/main) &&
+	id=$(deliver $(git -C work rev-parse HEAD)) && wait_end $id &&
+	jq -e ".state == \"success\"" body &&
+	grep "env=ci" state/logs/$id/publish.log &&
+	grep "acceptance in test" state/logs/$id/acceptance.log &&
+	grep "output image.bad ignored" state/logs/$id/publish.log &&
+	api "/api/v1/artifacts?project=shop" && expect_code 200 &&
+	jq -e "(.artifacts | length) == 2" body &&
+	jq -e ".artifacts[] | select(.kind == \"bundle\") | .repository == \"127.0.0.1:5000/acme/shop\" and .tag == \"0.0.0-main.1\" and .digest == \"$D2\" and .acceptance == \"passed\" and .run == $id" body &&
+	jq -e ".artifacts[] | select(.kind == \"image\") | .name == \"app\" and .tag == \"c0ffee\" and .digest == \"$D1\" and .acceptance == null" body
+'
+
+test_expect 'a failed acceptance is recorded as failed' '
+	sed -i "s/echo \"acceptance in \\\$FERRY_ENV\"/exit 4/" work/.ferry.yaml &&
+	sed -i "s/0.0.0-main.1@/0.0.0-main.2@/; s/$D2/sha256:3333333333333333333333333333333333333333333333333333333333333333/" work/.ferry.yaml &&
+	(cd work && $GIT commit -q -am two && git push -q origin HEAD:refs/heads/main) &&
+	id=$(deliver $(git -C work rev-parse HEAD)) && wait_end $id &&
+	jq -e ".state == \"failed\"" body &&
+	api "/api/v1/artifacts?project=shop" &&
+	jq -e "[.artifacts[] | select(.kind == \"bundle\" and .run == $id)][0].acceptance == \"failed\"" body
+'
+
+test_expect 'ferry artifacts prints them' '
+	"$FERRY" -s "$T_SOCK" artifacts --project shop >list &&
+	head -n 1 list | grep "^RUN *KIND" &&
+	grep "bundle .*passed .*127.0.0.1:5000/acme/shop:0.0.0-main.1@$D2" list &&
+	"$FERRY" -s "$T_SOCK" artifacts --json >list.json && jq -e "length == 4" list.json
+'
+
+test_expect 'stop' '
+	stop_daemon
+'
+
+test_done
