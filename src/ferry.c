@@ -45,6 +45,8 @@ ferry_usage(FILE *f)
 	    "      working tree, --follow runs again whenever HEAD moves\n"
 	    "  artifacts [--project P] [--json]\n"
 	    "      list the images and bundles runs published, with acceptance\n"
+	    "  build [--image NAME] [--insecure] [--username U --password-env VAR]\n"
+	    "      in a stage: build and push the images the registry lacks\n"
 	    "  tag [--repo DIR | --git-dir DIR] [--commit REV] [--image NAME]\n"
 	    "      print the content tag of each image of .ferry.yaml at a commit\n"
 	    "  oci [--insecure] [--username U --password-file F | --docker-config F]\n"
@@ -120,6 +122,8 @@ main(int argc, char **argv)
 		return (cli_pipeline_run(argc - 1, argv + 1));
 	if (strcmp(argv[0], "artifacts") == 0)
 		return (cli_artifacts(&t, argc, argv));
+	if (strcmp(argv[0], "build") == 0)
+		return (cli_build(argc, argv));
 	if (strcmp(argv[0], "oci") == 0)
 		return (cli_oci(argc, argv));
 	if (strcmp(argv[0], "tag") == 0)

@@ -794,6 +794,10 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	else if (strncmp(run->ref, "refs/tags/", 10) == 0)
 		runner_env_add(&run->env, "FERRY_TAG", run->ref + 10);
 	runner_env_add(&run->env, "FERRY_WORKTREE", run->worktree);
+	/* The project's mirror, for `ferry build` and `ferry tag`. */
+	xasprintf(&s, "%s/mirrors/%s.git", conf->state_dir, pr->name);
+	runner_env_add(&run->env, "FERRY_GIT_DIR", s);
+	free(s);
 	/* Project variables and secrets may not replace ferry's own. */
 	for (i = 0; i < pr->nenv; i++)
 		if (!runner_env_has(&run->env, pr->env[i].name))

@@ -518,3 +518,34 @@ mkdirs(const char *dir, mode_t mode)
 	free(copy);
 	return (mkdir(dir, mode) == -1 && errno != EEXIST ? -1 : 0);
 }
+
+/* Standard base64 with padding of len bytes. Caller frees. */
+char *
+base64_encode(const void *data, size_t len)
+{
+	static const char	 tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char	*p = data;
+	char			*out, *o;
+	size_t			 i;
+	unsigned		 v;
+
+	out = o = xmalloc(4 * ((len + 2) / 3) + 1);
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+		*o++ = tab[v >> 18];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = tab[v >> 6 & 63];
+		*o++ = tab[v & 63];
+	}
+	if (i < len) {
+		v = (unsigned)p[i] << 16 | (i + 1 < len ?
+		    (unsigned)p[i + 1] << 8 : 0);
+		*o++ = tab[v >> 18];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = i + 1 < len ? tab[v >> 6 & 63] : '=';
+		*o++ = '=';
+	}
+	*o = '\0';
+	return (out);
+}

@@ -39,6 +39,7 @@ void	 buf_free(struct buf *);
 int64_t	 now_ms(void);
 int	 remove_tree(const char *);
 int	 mkdirs(const char *, mode_t);
+char	*base64_encode(const void *, size_t);
 int	 parse_duration(const char *, int64_t *);
 
 #endif

@@ -1,0 +1,346 @@
+/*
+ * `ferry build`: build and push each image of the commit's .ferry.yaml
+ * that the registry does not have yet. An image's tag is its content tag
+ * (tag.c), so an image whose inputs did not change since it was last built
+ * is found in the registry and reused without a build. Builds use buildah
+ * (vfs storage, chroot isolation: no daemon, works as root), run directly
+ * with an argv, never through a shell. Each image's reference with its
+ * digest is printed and, in a stage, written to $FERRY_OUTPUT as
+ * image.<name>, which records it as an artifact of the run.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "oci.h"
+#include "pipeline.h"
+#include "repo.h"
+#include "tag.h"
+#include "util.h"
+#include "xmalloc.h"
+
+struct build_opts {
+	const char	*gitdir;
+	const char	*worktree;
+	const char	*storage_root;
+	struct oci_auth	 auth;
+	char		*password;
+	int		 insecure;
+	char		*authfile;	/* for buildah push; removed at exit */
+};
+
+/* Run argv and wait; returns its exit status, or -1. */
+static int
+build_spawn(char *const argv[], const char *authfile)
+{
+	pid_t	pid;
+	int	status;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		return (-1);
+	if (pid == 0) {
+		if (authfile != NULL)
+			setenv("REGISTRY_AUTH_FILE", authfile, 1);
+		execvp(argv[0], argv);
+		fprintf(stderr, "ferry: build: cannot run %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR)
+			return (-1);
+	}
+	return (WIFEXITED(status) ? WEXITSTATUS(status) : 128);
+}
+
+/* A registry auth file for buildah, so no password is on a command line. */
+static char *
+build_authfile(const char *host, const struct oci_auth *auth)
+{
+	char	 tmpl[] = "/tmp/ferry-auth.XXXXXX", *plain, *b64, *json;
+	FILE	*f;
+	int	 fd;
+
+	if (auth->username == NULL || auth->password == NULL)
+		return (NULL);
+	if ((fd = mkstemp(tmpl)) == -1)
+		return (NULL);
+	xasprintf(&plain, "%s:%s", auth->username, auth->password);
+	b64 = base64_encode(plain, strlen(plain));
+	freezero_str(plain);
+	xasprintf(&json, "{\"auths\":{\"%s\":{\"auth\":\"%s\"}}}\n", host, b64);
+	freezero_str(b64);
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		freezero_str(json);
+		unlink(tmpl);
+		return (NULL);
+	}
+	fputs(json, f);
+	fclose(f);
+	freezero_str(json);
+	return (xstrdup(tmpl));
+}
+
+/* Append image.<name>=<ref> to $FERRY_OUTPUT when there is one. */
+static void
+build_output(const char *name, const char *ref)
+{
+	const char	*path = getenv("FERRY_OUTPUT");
+	FILE		*f;
+
+	if (path == NULL || (f = fopen(path, "a")) == NULL)
+		return;
+	fprintf(f, "image.%s=%s\n", name, ref);
+	fclose(f);
+}
+
+/* Build (if missing) and push one image. Returns 0 or -1. */
+static int
+build_image(struct build_opts *o, const char *sha,
+    const struct pipeline_image *im)
+{
+	struct oci_client	*c = NULL;
+	char			 tag[TAG_LEN + 1], digest[80];
+	char			*cause = NULL, *host = NULL, *path, *full = NULL;
+	char			*ctx = NULL, *df = NULL, *digestfile = NULL;
+	char			*mediatype = NULL, *dest = NULL, *buf, **argv;
+	size_t			 n = 0, i;
+	int			 rc = -1, found;
+
+	if (im->repository == NULL) {
+		fprintf(stderr, "ferry: build: image %s has no repository\n",
+		    im->name);
+		return (-1);
+	}
+	if (tag_compute(o->gitdir, sha, im, tag, &cause) != 0)
+		goto out;
+	if ((path = strchr(im->repository, '/')) == NULL) {
+		xasprintf(&cause, "image %s: repository %s has no registry "
+		    "host", im->name, im->repository);
+		goto out;
+	}
+	host = xstrndup(im->repository, (size_t)(path - im->repository));
+	path++;
+	xasprintf(&full, "%s:%s", im->repository, tag);
+	if ((c = oci_new(host, &o->auth, o->insecure, &cause)) == NULL)
+		goto out;
+	found = oci_manifest_head(c, path, tag, digest, &mediatype, &cause);
+	if (found == -1)
+		goto out;
+	if (found == 0) {
+		printf("image %s reused %s@%s (its inputs are unchanged)\n",
+		    im->name, full, digest);
+		xasprintf(&buf, "%s@%s", full, digest);
+		build_output(im->name, buf);
+		free(buf);
+		rc = 0;
+		goto out;
+	}
+	xasprintf(&ctx, "%s/%s", o->worktree, im->context);
+	xasprintf(&df, "%s/%s", o->worktree, im->dockerfile);
+	argv = xcalloc(16 + 2 * im->nargs, sizeof *argv);
+	argv[n++] = xstrdup("buildah");
+	if (o->storage_root != NULL) {
+		xasprintf(&argv[n++], "--root=%s/root", o->storage_root);
+		xasprintf(&argv[n++], "--runroot=%s/run", o->storage_root);
+	}
+	argv[n++] = xstrdup("--storage-driver=vfs");
+	argv[n++] = xstrdup("bud");
+	argv[n++] = xstrdup("--isolation=chroot");
+	argv[n++] = xstrdup("-f");
+	argv[n++] = xstrdup(df);
+	argv[n++] = xstrdup("-t");
+	argv[n++] = xstrdup(full);
+	for (i = 0; i < im->nargs; i++) {
+		argv[n++] = xstrdup("--build-arg");
+		argv[n++] = xstrdup(im->args[i]);
+	}
+	argv[n++] = xstrdup(ctx);
+	printf("image %s: building %s\n", im->name, full);
+	if (build_spawn(argv, NULL) != 0) {
+		xasprintf(&cause, "image %s: buildah bud failed", im->name);
+		goto argv_out;
+	}
+	/* The same array again: every slot cleared, so it ends with NULL. */
+	for (i = 0; i < n; i++) {
+		free(argv[i]);
+		argv[i] = NULL;
+	}
+	n = 0;
+	xasprintf(&digestfile, "%s/.ferry-digest-%s", o->worktree, im->name);
+	xasprintf(&dest, "docker://%s", full);
+	argv[n++] = xstrdup("buildah");
+	if (o->storage_root != NULL) {
+		xasprintf(&argv[n++], "--root=%s/root", o->storage_root);
+		xasprintf(&argv[n++], "--runroot=%s/run", o->storage_root);
+	}
+	argv[n++] = xstrdup("--storage-driver=vfs");
+	argv[n++] = xstrdup("push");
+	if (o->insecure)
+		argv[n++] = xstrdup("--tls-verify=false");
+	xasprintf(&argv[n++], "--digestfile=%s", digestfile);
+	argv[n++] = xstrdup(full);
+	argv[n++] = xstrdup(dest);
+	if (build_spawn(argv, o->authfile) != 0) {
+		xasprintf(&cause, "image %s: buildah push failed", im->name);
+		goto argv_out;
+	}
+	if ((buf = read_file(digestfile, 256, NULL, &cause)) == NULL)
+		goto argv_out;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!oci_digest_is_valid(buf)) {
+		xasprintf(&cause, "image %s: buildah gave no digest", im->name);
+		free(buf);
+		goto argv_out;
+	}
+	printf("image %s built %s@%s\n", im->name, full, buf);
+	snprintf(digest, sizeof digest, "%s", buf);
+	free(buf);
+	xasprintf(&buf, "%s@%s", full, digest);
+	build_output(im->name, buf);
+	free(buf);
+	rc = 0;
+argv_out:
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+	if (digestfile != NULL)
+		unlink(digestfile);
+out:
+	if (cause != NULL)
+		fprintf(stderr, "ferry: build: %s\n", cause);
+	free(cause);
+	free(mediatype);
+	free(host);
+	free(full);
+	free(ctx);
+	free(df);
+	free(dest);
+	free(digestfile);
+	oci_free(c);
+	return (rc);
+}
+
+int
+cli_build(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "git-dir", required_argument, NULL, 'g' },
+		{ "worktree", required_argument, NULL, 'w' },
+		{ "commit", required_argument, NULL, 'c' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "username", required_argument, NULL, 'U' },
+		{ "password-file", required_argument, NULL, 'P' },
+		{ "password-env", required_argument, NULL, 'E' },
+		{ "docker-config", required_argument, NULL, 'D' },
+		{ "storage-root", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct build_opts		 o;
+	struct pipeline			*pl = NULL;
+	const char			*sha, *only = NULL, *v;
+	char				*text = NULL, *cause = NULL, *host, *slash;
+	char				 full[REPO_SHA_MAX + 1], id[REPO_SHA_MAX + 1];
+	size_t				 len, i, len2;
+	int				 ch, rc = 1, done = 0;
+
+	memset(&o, 0, sizeof o);
+	o.gitdir = getenv("FERRY_GIT_DIR");
+	o.worktree = getenv("FERRY_WORKTREE");
+	sha = getenv("FERRY_COMMIT");
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'g': o.gitdir = optarg; break;
+		case 'w': o.worktree = optarg; break;
+		case 'c': sha = optarg; break;
+		case 'i': only = optarg; break;
+		case 'k': o.insecure = 1; break;
+		case 'U': o.auth.username = optarg; break;
+		case 'P':
+			freezero_str(o.password);
+			if ((o.password = read_secret(optarg, &len2,
+			    &cause)) == NULL)
+				goto out;
+			break;
+		case 'E':
+			freezero_str(o.password);
+			if ((v = getenv(optarg)) == NULL) {
+				xasprintf(&cause, "$%s is not set", optarg);
+				goto out;
+			}
+			o.password = xstrdup(v);
+			break;
+		case 'D': o.auth.docker_config = optarg; break;
+		case 'S': o.storage_root = optarg; break;
+		default:
+			fprintf(stderr, "usage: ferry build [--git-dir DIR] "
+			    "[--worktree DIR] [--commit SHA] [--image NAME] "
+			    "[--insecure] [--username U (--password-file F | "
+			    "--password-env VAR) | --docker-config F] "
+			    "[--storage-root DIR]\n");
+			return (2);
+		}
+	}
+	o.auth.password = o.password;
+	if (o.gitdir == NULL || o.worktree == NULL || sha == NULL) {
+		xasprintf(&cause, "needs --git-dir, --worktree and --commit "
+		    "(in a stage: $FERRY_GIT_DIR, $FERRY_WORKTREE and "
+		    "$FERRY_COMMIT)");
+		goto out;
+	}
+	if (repo_path_id(o.gitdir, sha, ".", id, full, &cause) != 0)
+		goto out;
+	if ((text = repo_read_file(o.gitdir, full, PIPELINE_FILE,
+	    PIPELINE_MAX_BYTES, &len, &cause)) == NULL) {
+		if (cause == NULL)
+			xasprintf(&cause, "no .ferry.yaml at %.12s", full);
+		goto out;
+	}
+	if ((pl = pipeline_parse(text, len, PIPELINE_FILE, &cause)) == NULL)
+		goto out;
+	for (i = 0; i < pl->nimages; i++) {
+		if (only != NULL && strcmp(pl->images[i].name, only) != 0)
+			continue;
+		if (pl->images[i].repository != NULL && o.authfile == NULL &&
+		    (slash = strchr(pl->images[i].repository, '/')) != NULL) {
+			host = xstrndup(pl->images[i].repository,
+			    (size_t)(slash - pl->images[i].repository));
+			o.authfile = build_authfile(host, &o.auth);
+			free(host);
+		}
+		if (build_image(&o, full, &pl->images[i]) != 0)
+			goto out;
+		done++;
+	}
+	if (only != NULL && done == 0) {
+		xasprintf(&cause, "no image named %s", only);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (cause != NULL)
+		fprintf(stderr, "ferry: build: %s\n", cause);
+	if (o.authfile != NULL) {
+		unlink(o.authfile);
+		free(o.authfile);
+	}
+	freezero_str(o.password);
+	free(cause);
+	free(text);
+	pipeline_free(pl);
+	return (rc);
+}
