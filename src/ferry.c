@@ -47,6 +47,11 @@ ferry_usage(FILE *f)
 	    "      list the images and bundles runs published, with acceptance\n"
 	    "  build [--image NAME] [--insecure] [--username U --password-env VAR]\n"
 	    "      in a stage: build and push the images the registry lacks\n"
+	    "  bundle publish --repo HOST/PATH [--tag VERSION] [--repo-dir DIR |\n"
+	    "      --git-dir DIR] [--commit REV] [--chart-dir DIR] [--image NAME=REF]...\n"
+	    "      [--insecure] [--username U --password-file F | --docker-config F]\n"
+	    "      publish the commit's Helm chart to an OCI registry, never\n"
+	    "      overwriting a tag; bundle package --out FILE writes the archive\n"
 	    "  tag [--repo DIR | --git-dir DIR] [--commit REV] [--image NAME]\n"
 	    "      print the content tag of each image of .ferry.yaml at a commit\n"
 	    "  oci [--insecure] [--username U --password-file F | --docker-config F]\n"
@@ -124,6 +129,8 @@ main(int argc, char **argv)
 		return (cli_artifacts(&t, argc, argv));
 	if (strcmp(argv[0], "build") == 0)
 		return (cli_build(argc, argv));
+	if (strcmp(argv[0], "bundle") == 0)
+		return (cli_bundle(argc, argv));
 	if (strcmp(argv[0], "oci") == 0)
 		return (cli_oci(argc, argv));
 	if (strcmp(argv[0], "tag") == 0)

@@ -1218,3 +1218,108 @@ out:
 	git_repository_free(repo);
 	return (rc);
 }
+
+/* Listing the files under a folder of a commit's tree. */
+struct repo_lister {
+	struct repo_file	*files;
+	size_t			 n;
+	size_t			 cap;
+	char			*why;		/* why the walk stopped */
+};
+
+static int
+repo_list_cb(const char *root, const git_tree_entry *entry, void *arg)
+{
+	struct repo_lister	*l = arg;
+	git_filemode_t		 mode = git_tree_entry_filemode(entry);
+	const char		*name = git_tree_entry_name(entry);
+
+	if (mode == GIT_FILEMODE_TREE)
+		return (0);
+	if (mode == GIT_FILEMODE_LINK || mode == GIT_FILEMODE_COMMIT) {
+		xasprintf(&l->why, "%s%s is a %s, not a file", root, name,
+		    mode == GIT_FILEMODE_LINK ? "symbolic link" : "submodule");
+		return (-1);
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 32 : l->cap * 2;
+		l->files = xreallocarray(l->files, l->cap, sizeof *l->files);
+	}
+	xasprintf(&l->files[l->n].path, "%s%s", root, name);
+	l->files[l->n].executable = mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+	l->n++;
+	return (0);
+}
+
+static int
+repo_file_cmp(const void *a, const void *b)
+{
+	const struct repo_file	*fa = a, *fb = b;
+
+	return (strcmp(fa->path, fb->path));
+}
+
+/*
+ * Every file under the folder path of commit sha's tree, straight from the
+ * object database, with paths relative to that folder, sorted bytewise.
+ * Symbolic links and submodules are refused. Returns 0 with *files and *n
+ * set (the caller frees them with repo_files_free()), 1 if there is no
+ * such folder, or -1 with *cause set.
+ */
+int
+repo_list_files(const char *dir, const char *sha, const char *path,
+    struct repo_file **files, size_t *n, char **cause)
+{
+	git_repository		*repo = NULL;
+	git_tree_entry		*entry = NULL;
+	git_tree		*tree = NULL;
+	struct repo_lister	 l;
+	int			 error, rc = -1;
+
+	*files = NULL;
+	*n = 0;
+	memset(&l, 0, sizeof l);
+	if (repo_open(&repo, dir, cause) != 0)
+		return (-1);
+	if ((rc = repo_tree_entry(repo, sha, path, &entry, cause)) != 0)
+		goto out;
+	rc = -1;
+	if (git_tree_entry_type(entry) != GIT_OBJECT_TREE) {
+		xasprintf(cause, "%s at %.12s is not a directory", path, sha);
+		goto out;
+	}
+	if (git_tree_lookup(&tree, repo, git_tree_entry_id(entry)) != 0) {
+		repo_fail(cause, "%s at %.12s", path, sha);
+		goto out;
+	}
+	error = git_tree_walk(tree, GIT_TREEWALK_PRE, repo_list_cb, &l);
+	if (error != 0) {
+		if (l.why != NULL) {
+			xasprintf(cause, "%s at %.12s", l.why, sha);
+			git_error_clear();
+		} else
+			repo_fail(cause, "%s at %.12s", path, sha);
+		repo_files_free(l.files, l.n);
+		goto out;
+	}
+	qsort(l.files, l.n, sizeof *l.files, repo_file_cmp);
+	*files = l.files;
+	*n = l.n;
+	rc = 0;
+out:
+	free(l.why);
+	git_tree_free(tree);
+	git_tree_entry_free(entry);
+	git_repository_free(repo);
+	return (rc);
+}
+
+void
+repo_files_free(struct repo_file *files, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(files[i].path);
+	free(files);
+}

@@ -40,4 +40,14 @@ char	*repo_url_redact(const char *);
 int	 repo_path_id(const char *, const char *, const char *,
 	     char [REPO_SHA_MAX + 1], char [REPO_SHA_MAX + 1], char **);
 
+/* A file of a commit's tree, listed by repo_list_files(). */
+struct repo_file {
+	char	*path;		/* relative to the folder listed */
+	int	 executable;	/* git mode 100755 */
+};
+
+int	 repo_list_files(const char *, const char *, const char *,
+	     struct repo_file **, size_t *, char **);
+void	 repo_files_free(struct repo_file *, size_t);
+
 #endif
