@@ -22,6 +22,7 @@ int	cli_pipeline_run(int, char **);
 int	cli_tag(int, char **);
 int	cli_oci(int, char **);
 int	cli_build(int, char **);
+int	cli_run_image(int, char **);
 int	cli_bundle(int, char **);
 int	cli_artifacts(const struct cli_target *, int, char **);
 

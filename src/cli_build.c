@@ -344,3 +344,150 @@ out:
 	pipeline_free(pl);
 	return (rc);
 }
+
+/* Run argv and capture the first line of its standard output. */
+static char *
+build_capture(char *const argv[])
+{
+	char	 buf[512];
+	pid_t	 pid;
+	ssize_t	 n;
+	size_t	 len = 0;
+	int	 p[2], status;
+
+	if (pipe(p) == -1)
+		return (NULL);
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return (NULL);
+	}
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], STDOUT_FILENO);
+		close(p[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (len < sizeof buf - 1 &&
+	    (n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)n;
+	close(p[0]);
+	buf[len] = '\0';
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return (NULL);
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return (buf[0] != '\0' ? xstrdup(buf) : NULL);
+}
+
+/*
+ * `ferry run-image NAME [--ref REF] [--insecure] [--storage-root DIR] --
+ * CMD...`: run a command inside an image built earlier in the run (its
+ * reference from $FERRY_OUT_IMAGE_<NAME>, which `ferry build` set) with
+ * buildah from + buildah run; the command's exit status decides.
+ */
+int
+cli_run_image(int argc, char **argv)
+{
+	static const struct option	 longopts[] = {
+		{ "ref", required_argument, NULL, 'r' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "storage-root", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*ref = NULL, *root = NULL, *name;
+	char		 var[160], *cid = NULL, **av;
+	char		*prepo, *ptag, *pdigest;
+	size_t		 n = 0, i;
+	int		 ch, insecure = 0, rc = 1, k;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': ref = optarg; break;
+		case 'k': insecure = 1; break;
+		case 'S': root = optarg; break;
+		default: goto usage;
+		}
+	}
+	if (optind + 2 > argc)
+		goto usage;
+	name = argv[optind++];
+	if (ref == NULL) {
+		xasprintf(&cid, "image.%s", name);
+		pipeline_output_env_name(cid, var, sizeof var);
+		free(cid);
+		cid = NULL;
+		if ((ref = getenv(var)) == NULL) {
+			fprintf(stderr, "ferry: run-image: $%s is not set: "
+			    "build the image first (ferry build) or give "
+			    "--ref\n", var);
+			return (1);
+		}
+	}
+	av = xcalloc((size_t)argc + 12, sizeof *av);
+	av[n++] = xstrdup("buildah");
+	if (root != NULL) {
+		xasprintf(&av[n++], "--root=%s/root", root);
+		xasprintf(&av[n++], "--runroot=%s/run", root);
+	}
+	av[n++] = xstrdup("--storage-driver=vfs");
+	k = (int)n;
+	av[n++] = xstrdup("from");
+	if (insecure)
+		av[n++] = xstrdup("--tls-verify=false");
+	/* buildah takes repository@digest, not repository:tag@digest. */
+	if (oci_artifact_parse(ref, &prepo, &ptag, &pdigest) == 0) {
+		xasprintf(&av[n++], "docker://%s@%s", prepo, pdigest);
+		free(prepo);
+		free(ptag);
+		free(pdigest);
+	} else
+		xasprintf(&av[n++], "docker://%s", ref);
+	if ((cid = build_capture(av)) == NULL) {
+		fprintf(stderr, "ferry: run-image: buildah from %s failed\n",
+		    ref);
+		goto out;
+	}
+	for (i = (size_t)k; i < n; i++) {
+		free(av[i]);
+		av[i] = NULL;
+	}
+	n = (size_t)k;
+	av[n++] = xstrdup("run");
+	av[n++] = xstrdup("--isolation=chroot");
+	av[n++] = xstrdup(cid);
+	av[n++] = xstrdup("--");
+	for (k = optind; k < argc; k++)
+		av[n++] = xstrdup(argv[k]);
+	fprintf(stderr, "ferry: run-image: %s in %s\n", argv[optind], ref);
+	rc = build_spawn(av, NULL);
+	/* Remove the working container whatever the command said. */
+	for (i = 0; i < n; i++) {
+		free(av[i]);
+		av[i] = NULL;
+	}
+	n = 0;
+	av[n++] = xstrdup("buildah");
+	if (root != NULL) {
+		xasprintf(&av[n++], "--root=%s/root", root);
+		xasprintf(&av[n++], "--runroot=%s/run", root);
+	}
+	av[n++] = xstrdup("--storage-driver=vfs");
+	av[n++] = xstrdup("rm");
+	av[n++] = xstrdup(cid);
+	free(build_capture(av));
+out:
+	for (i = 0; i < n; i++)
+		free(av[i]);
+	free(av);
+	free(cid);
+	return (rc);
+usage:
+	fprintf(stderr, "usage: ferry run-image NAME [--ref REF] [--insecure] "
+	    "[--storage-root DIR] -- CMD [ARG...]\n");
+	return (2);
+}

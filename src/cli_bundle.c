@@ -113,6 +113,7 @@ cli_bundle(int argc, char **argv)
 	const char		*cmd, *dir = NULL, *rev = "HEAD", *chart = NULL;
 	const char		*tagopt = NULL, *pattern = NULL, *outfile = NULL;
 	const char		*dest = NULL, *pwfile = NULL;
+	const char		*stage_ref = NULL;
 	char			*gitdir = NULL, *top = NULL, *ref = NULL;
 	char			*cause = NULL, *password = NULL, *host = NULL;
 	char			*eq, *slash;
@@ -124,6 +125,8 @@ cli_bundle(int argc, char **argv)
 	unsigned char		*tgz = NULL;
 	size_t			 nimages = 0, len = 0, pwlen, i;
 	int			 ch, insecure = 0, rc = 1, r, publish;
+	const char		*outpath;
+	FILE			*outf;
 
 	if (argc < 2) {
 		bundle_usage();
@@ -216,6 +219,16 @@ cli_bundle(int argc, char **argv)
 	    (auth.username != NULL && auth.docker_config != NULL))
 		goto usage;
 
+	/*
+	 * In a stage the worktree is no repository: the project's mirror,
+	 * the commit and its ref come from the environment.
+	 */
+	if (gitdir == NULL && dir == NULL && strcmp(rev, "HEAD") == 0 &&
+	    getenv("FERRY_GIT_DIR") != NULL && getenv("FERRY_COMMIT") != NULL) {
+		gitdir = xstrdup(getenv("FERRY_GIT_DIR"));
+		rev = getenv("FERRY_COMMIT");
+		stage_ref = getenv("FERRY_REF");
+	}
 	/* The commit, and its ref for the version. */
 	if (gitdir == NULL && ((top = repo_toplevel(dir != NULL ? dir : ".",
 	    &cause)) == NULL || (gitdir = repo_gitdir(top, &cause)) == NULL))
@@ -233,7 +246,7 @@ cli_bundle(int argc, char **argv)
 		ref = xstrdup(rev);
 	} else if (sha_is_valid(rev)) {
 		snprintf(sha, sizeof sha, "%s", rev);
-		ref = xstrdup("HEAD");
+		ref = xstrdup(stage_ref != NULL ? stage_ref : "HEAD");
 	} else {
 		xasprintf(&cause, "--commit: expected HEAD, a full ref or a "
 		    "commit id");
@@ -293,6 +306,12 @@ cli_bundle(int argc, char **argv)
 		fprintf(stderr, "ferry: bundle: %s:%s already published, "
 		    "identical\n", dest, tag);
 	printf("%s:%s@%s\n", dest, tag, digest);
+	/* In a stage: record the bundle as the run's artifact. */
+	if ((outpath = getenv("FERRY_OUTPUT")) != NULL &&
+	    (outf = fopen(outpath, "a")) != NULL) {
+		fprintf(outf, "bundle=%s:%s@%s\n", dest, tag, digest);
+		fclose(outf);
+	}
 	rc = 0;
 	goto out;
 

@@ -47,6 +47,8 @@ ferry_usage(FILE *f)
 	    "      list the images and bundles runs published, with acceptance\n"
 	    "  build [--image NAME] [--insecure] [--username U --password-env VAR]\n"
 	    "      in a stage: build and push the images the registry lacks\n"
+	    "  run-image NAME [--insecure] -- CMD...\n"
+	    "      in a stage: run CMD inside the image built earlier in the run\n"
 	    "  bundle publish --repo HOST/PATH [--tag VERSION] [--repo-dir DIR |\n"
 	    "      --git-dir DIR] [--commit REV] [--chart-dir DIR] [--image NAME=REF]...\n"
 	    "      [--insecure] [--username U --password-file F | --docker-config F]\n"
@@ -127,6 +129,8 @@ main(int argc, char **argv)
 		return (cli_pipeline_run(argc - 1, argv + 1));
 	if (strcmp(argv[0], "artifacts") == 0)
 		return (cli_artifacts(&t, argc, argv));
+	if (strcmp(argv[0], "run-image") == 0)
+		return (cli_run_image(argc, argv));
 	if (strcmp(argv[0], "build") == 0)
 		return (cli_build(argc, argv));
 	if (strcmp(argv[0], "bundle") == 0)
