@@ -692,6 +692,16 @@ test_examples(void)
 	    pl->stages[3].nenv == 2, "etc/pipelines/werf.yaml parses: the "
 	    "werf flow, env shared through an anchor");
 	pipeline_free(pl);
+	pl = load_example(srcdir, "release.yaml");
+	ok(pl != NULL && pl->nstages == 4 && pl->nimages == 1 &&
+	    strcmp(pl->images[0].dockerfile, "app/Dockerfile") == 0 &&
+	    strcmp(pl->stages[3].name, "acceptance") == 0,
+	    "etc/pipelines/release.yaml parses: one image, four stages");
+	pipeline_free(pl);
+	pl = load_example(srcdir, "docker.yaml");
+	ok(pl != NULL && pl->nstages == 2 && pl->stages[0].shell,
+	    "etc/pipelines/docker.yaml parses");
+	pipeline_free(pl);
 }
 
 int
