@@ -143,3 +143,58 @@ expect_code() {
 	c=$(cat code)
 	test "$c" = "$1" || { echo "status $c, want $1"; cat body; return 1; }
 }
+
+# free_port: a TCP port that is free on 127.0.0.1 right now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# registry_start [HTPASSWD]: a real docker-registry on 127.0.0.1, storage in
+# $T_TRASH/reg, with Basic auth when an htpasswd file is given. Sets REG
+# (host:port) and REG_PID; returns 1 with REASON set when it cannot start.
+registry_start() {
+	test -n "${REG:-}" || REG=127.0.0.1:$(free_port)
+	{
+		echo "version: 0.1"
+		echo "log: {level: error}"
+		echo "storage: {filesystem: {rootdirectory: $T_TRASH/reg}, delete: {enabled: true}}"
+		echo "http: {addr: $REG}"
+		test -z "${1:-}" || echo "auth: {htpasswd: {realm: ferry-test, path: $1}}"
+	} >reg.yml
+	docker-registry serve reg.yml >>registry.log 2>&1 &
+	REG_PID=$!
+	for _ in $(seq 100); do
+		case $(curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/") in
+		200|401) return 0;;
+		esac
+		kill -0 "$REG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	REASON="docker-registry did not start: $(tail -n 1 registry.log)"
+	return 1
+}
+
+registry_stop() {
+	test -n "${REG_PID:-}" && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
+	REG_PID=
+	return 0
+}
+
+# deliver_push PROJECT REF SHA: a signed GitHub push (secret "s3cret"); the
+# run's id on stdout.
+deliver_push() {
+	printf '{"ref":"%s","before":"0000000000000000000000000000000000000000","after":"%s","repository":{"full_name":"acme/%s"}}' "$2" "$3" "$1" >push.json &&
+	s=$(sign s3cret push.json) &&
+	post "/hooks/$1" push.json -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: d-$RANDOM$RANDOM" -H "X-Hub-Signature-256: $s" &&
+	expect_code 202 && jq -r ".runs[0]" body
+}
+
+# wait_run_end ID: until the run has succeeded or failed (60 s); its JSON
+# is in ./body.
+wait_run_end() {
+	for _ in $(seq 600); do
+		api "/api/v1/runs/$1" && case $(jq -r .state body) in success|failed) return 0;; esac
+		sleep 0.1
+	done
+	return 1
+}

@@ -9,20 +9,7 @@ GIT="git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
 D1=sha256:1111111111111111111111111111111111111111111111111111111111111111
 D2=sha256:2222222222222222222222222222222222222222222222222222222222222222
 
-deliver() { # SHA
-	printf '{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"%s","repository":{"full_name":"acme/shop"}}' "$1" >push.json &&
-	s=$(sign s3cret push.json) &&
-	post /hooks/shop push.json -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: d-$RANDOM$RANDOM" -H "X-Hub-Signature-256: $s" &&
-	expect_code 202 && jq -r ".runs[0]" body
-}
 
-wait_end() { # ID
-	for _ in $(seq 200); do
-		api "/api/v1/runs/$1" && case $(jq -r .state body) in success|failed) return 0;; esac
-		sleep 0.1
-	done
-	return 1
-}
 
 test_expect 'setup' '
 	git init -q --bare shop.git && $GIT clone -q shop.git work 2>/dev/null &&
@@ -43,7 +30,7 @@ test_expect 'image and bundle outputs are recorded; acceptance runs with FERRY_E
 	    run: echo "acceptance in \$FERRY_ENV"
 	EOF
 	(cd work && $GIT add -A && $GIT commit -q -m one && git push -q origin HEAD:refs/heads/main) &&
-	id=$(deliver $(git -C work rev-parse HEAD)) && wait_end $id &&
+	id=$(deliver_push shop refs/heads/main $(git -C work rev-parse HEAD)) && wait_run_end $id &&
 	jq -e ".state == \"success\"" body &&
 	grep "env=ci" state/logs/$id/publish.log &&
 	grep "acceptance in test" state/logs/$id/acceptance.log &&
@@ -58,7 +45,7 @@ test_expect 'a failed acceptance is recorded as failed' '
 	sed -i "s/echo \"acceptance in \\\$FERRY_ENV\"/exit 4/" work/.ferry.yaml &&
 	sed -i "s/0.0.0-main.1@/0.0.0-main.2@/; s/$D2/sha256:3333333333333333333333333333333333333333333333333333333333333333/" work/.ferry.yaml &&
 	(cd work && $GIT commit -q -am two && git push -q origin HEAD:refs/heads/main) &&
-	id=$(deliver $(git -C work rev-parse HEAD)) && wait_end $id &&
+	id=$(deliver_push shop refs/heads/main $(git -C work rev-parse HEAD)) && wait_run_end $id &&
 	jq -e ".state == \"failed\"" body &&
 	api "/api/v1/artifacts?project=shop" &&
 	jq -e "[.artifacts[] | select(.kind == \"bundle\" and .run == $id)][0].acceptance == \"failed\"" body

@@ -9,9 +9,6 @@
 
 GIT="git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 need() {
 	for t in docker-registry buildah skopeo python3; do
@@ -24,29 +21,12 @@ if ! why=$(need); then
 	exit 0
 fi
 
-deliver() { # SHA
-	printf '{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"%s","repository":{"full_name":"acme/shop"}}' "$1" >push.json &&
-	s=$(sign s3cret push.json) &&
-	post /hooks/shop push.json -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: d-$RANDOM$RANDOM" -H "X-Hub-Signature-256: $s" &&
-	expect_code 202 && jq -r ".runs[0]" body
-}
 
-wait_end() { # ID
-	for _ in $(seq 600); do
-		api "/api/v1/runs/$1" && case $(jq -r .state body) in success|failed) return 0;; esac
-		sleep 0.1
-	done
-	return 1
-}
 
-REGPID=
-trap 'test -n "$REGPID" && kill $REGPID 2>/dev/null; stop_daemon_quiet' EXIT
+trap 'registry_stop; stop_daemon_quiet' EXIT
 
 test_expect 'setup: a registry, a repository with an image, ferryd' '
-	PORT=$(free_port) && REG=127.0.0.1:$PORT &&
-	printf "version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: $T_TRASH/reg}}\nhttp: {addr: $REG}\n" >reg.yml &&
-	{ docker-registry serve reg.yml >registry.log 2>&1 & } && REGPID=$! &&
-	for _ in $(seq 100); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done &&
+	registry_start &&
 	git init -q --bare shop.git && $GIT clone -q shop.git work 2>/dev/null &&
 	mkdir -p work/app && cp /bin/busybox work/app/busybox &&
 	printf "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"echo\", \"hello\"]\n" >work/app/Dockerfile &&
@@ -68,7 +48,7 @@ test_expect 'setup: a registry, a repository with an image, ferryd' '
 '
 
 test_expect 'the first run builds the image and pushes it under its content tag' '
-	id=$(deliver $(git -C work rev-parse HEAD)) && wait_end $id &&
+	id=$(deliver_push shop refs/heads/main $(git -C work rev-parse HEAD)) && wait_run_end $id &&
 	jq -e ".state == \"success\"" body &&
 	grep "image app built $REG/acme/app:" state/logs/$id/build.log &&
 	tag=$("$FERRY" tag --repo work --image app | cut -d" " -f2) &&
@@ -81,7 +61,7 @@ test_expect 'the first run builds the image and pushes it under its content tag'
 
 test_expect 'a commit outside the image'"'"'s inputs reuses it without a build' '
 	echo more >>work/README && (cd work && $GIT commit -q -am two && git push -q origin HEAD:refs/heads/main) &&
-	id=$(deliver $(git -C work rev-parse HEAD)) && wait_end $id &&
+	id=$(deliver_push shop refs/heads/main $(git -C work rev-parse HEAD)) && wait_run_end $id &&
 	jq -e ".state == \"success\"" body &&
 	grep "image app reused $REG/acme/app:$(cat tag1)@sha256:" state/logs/$id/build.log &&
 	! grep "building" state/logs/$id/build.log &&
@@ -90,7 +70,7 @@ test_expect 'a commit outside the image'"'"'s inputs reuses it without a build' 
 
 test_expect 'a change to the image'"'"'s context builds a new tag' '
 	echo "# change" >>work/app/Dockerfile && (cd work && $GIT commit -q -am three && git push -q origin HEAD:refs/heads/main) &&
-	id=$(deliver $(git -C work rev-parse HEAD)) && wait_end $id &&
+	id=$(deliver_push shop refs/heads/main $(git -C work rev-parse HEAD)) && wait_run_end $id &&
 	jq -e ".state == \"success\"" body &&
 	grep "image app built" state/logs/$id/build.log &&
 	! grep "$(cat tag1)" state/logs/$id/build.log

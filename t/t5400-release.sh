@@ -10,9 +10,6 @@
 
 GIT="git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 need() {
 	for t in docker-registry buildah skopeo python3 tar; do
 		command -v $t >/dev/null || { echo "$t not installed"; return 1; }
@@ -24,35 +21,14 @@ if ! why=$(need); then
 	exit 0
 fi
 
-deliver() { # SHA
-	printf '{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"%s","repository":{"full_name":"acme/shop"}}' "$1" >push.json &&
-	s=$(sign s3cret push.json) &&
-	post /hooks/shop push.json -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: d-$RANDOM$RANDOM" -H "X-Hub-Signature-256: $s" &&
-	expect_code 202 && jq -r ".runs[0]" body
-}
-wait_end() { # ID
-	for _ in $(seq 600); do
-		api "/api/v1/runs/$1" && case $(jq -r .state body) in success|failed) return 0;; esac
-		sleep 0.1
-	done
-	return 1
-}
-registry_start() {
-	{ docker-registry serve reg.yml >>registry.log 2>&1 & } && REGPID=$! &&
-	for _ in $(seq 100); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	return 1
-}
 push_commit() { # MSG
 	(cd work && $GIT add -A && $GIT commit -q -m "$1" && git push -q origin HEAD:refs/heads/main) &&
 	git -C work rev-parse HEAD
 }
 
-REGPID=
-trap 'test -n "$REGPID" && kill $REGPID 2>/dev/null; stop_daemon_quiet' EXIT
+trap 'registry_stop; stop_daemon_quiet' EXIT
 
 test_expect 'setup: registry, application with image and chart, ferryd' '
-	REG=127.0.0.1:$(free_port) &&
-	printf "version: 0.1\nlog: {level: error}\nstorage: {filesystem: {rootdirectory: $T_TRASH/reg}}\nhttp: {addr: $REG}\n" >reg.yml &&
 	registry_start &&
 	git init -q --bare shop.git && $GIT clone -q shop.git work 2>/dev/null &&
 	mkdir -p work/app work/.helm/templates && cp /bin/busybox work/app/busybox &&
@@ -83,7 +59,7 @@ test_expect 'setup: registry, application with image and chart, ferryd' '
 '
 
 test_expect 'a push builds, tests in the image, publishes the bundle, accepts it' '
-	sha=$(push_commit one) && id=$(deliver $sha) && wait_end $id &&
+	sha=$(push_commit one) && id=$(deliver_push shop refs/heads/main $sha) && wait_run_end $id &&
 	jq -e ".state == \"success\"" body &&
 	grep "image app built" state/logs/$id/build.log &&
 	grep "in-image-ok" state/logs/$id/test.log &&
@@ -104,20 +80,20 @@ test_expect 'a push builds, tests in the image, publishes the bundle, accepts it
 
 test_expect 'a commit touching only the chart reuses the image' '
 	printf "replicas: 2\n" >work/.helm/values.yaml &&
-	sha=$(push_commit chart) && id=$(deliver $sha) && wait_end $id &&
+	sha=$(push_commit chart) && id=$(deliver_push shop refs/heads/main $sha) && wait_run_end $id &&
 	jq -e ".state == \"success\"" body &&
 	grep "image app reused" state/logs/$id/build.log && ! grep "building" state/logs/$id/build.log &&
 	grep "in-image-ok" state/logs/$id/test.log
 '
 
 test_expect 'registry down: the stage fails readably; the run can be retried' '
-	kill $REGPID && wait $REGPID 2>/dev/null; REGPID= &&
-	echo "# v3" >>work/app/Dockerfile && sha=$(push_commit down) && id=$(deliver $sha) && wait_end $id &&
+	registry_stop &&
+	echo "# v3" >>work/app/Dockerfile && sha=$(push_commit down) && id=$(deliver_push shop refs/heads/main $sha) && wait_run_end $id &&
 	jq -e ".state == \"failed\" and (.stages[] | select(.name == \"build\") | .state == \"failed\")" body &&
 	grep "ferry: build: registry" state/logs/$id/build.log &&
 	registry_start &&
 	"$FERRY" -s "$T_SOCK" retry $id >retry.out && nid=$(awk "/queued/ {print \$2}" retry.out) &&
-	wait_end $nid && jq -e ".state == \"success\"" body
+	wait_run_end $nid && jq -e ".state == \"success\"" body
 '
 
 test_expect 'stop' '
