@@ -134,6 +134,7 @@ build_image(struct build_opts *o, const char *sha,
 	host = xstrndup(im->repository, (size_t)(path - im->repository));
 	path++;
 	xasprintf(&full, "%s:%s", im->repository, tag);
+	oci_auth_from_env(host, &o->auth, &o->insecure);
 	if ((c = oci_new(host, &o->auth, o->insecure, &cause)) == NULL)
 		goto out;
 	found = oci_manifest_head(c, path, tag, digest, &mediatype, &cause);
@@ -441,6 +442,13 @@ cli_run_image(int argc, char **argv)
 		av[n++] = xstrdup("--tls-verify=false");
 	/* buildah takes repository@digest, not repository:tag@digest. */
 	if (oci_artifact_parse(ref, &prepo, &ptag, &pdigest) == 0) {
+		struct oci_auth none;
+		char *h = xstrndup(prepo, strcspn(prepo, "/"));
+		memset(&none, 0, sizeof none);
+		oci_auth_from_env(h, &none, &insecure);
+		free(h);
+		if (insecure && strcmp(av[n - 1], "from") == 0)
+			av[n++] = xstrdup("--tls-verify=false");
 		xasprintf(&av[n++], "docker://%s@%s", prepo, pdigest);
 		free(prepo);
 		free(ptag);

@@ -297,6 +297,7 @@ cli_bundle(int argc, char **argv)
 			goto out;
 		auth.password = password;
 	}
+	oci_auth_from_env(host, &auth, &insecure);
 	if ((c = oci_new(host, &auth, insecure, &cause)) == NULL)
 		goto out;
 	r = bundle_publish(c, slash + 1, tag, tgz, len, digest, &cause);

@@ -848,6 +848,45 @@ conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 }
 
 static int
+conf_registry_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
+    yaml_node_t *v, void *arg)
+{
+	struct conf_registry	*rg = arg;
+	char			*path, *abs, *cause = NULL;
+	size_t			 len;
+
+	if (strcmp(key, "host") == 0) {
+		free(rg->host);
+		return ((rg->host = conf_string(p, v, key)) == NULL ? -1 : 0);
+	}
+	if (strcmp(key, "username") == 0) {
+		free(rg->username);
+		return ((rg->username = conf_string(p, v, key)) == NULL ?
+		    -1 : 0);
+	}
+	if (strcmp(key, "insecure") == 0)
+		return (conf_bool(p, v, key, &rg->insecure));
+	if (strcmp(key, "password_file") == 0) {
+		if ((path = conf_string(p, v, key)) == NULL)
+			return (-1);
+		freezero_str(rg->password);
+		abs = conf_path(p->conf, path);
+		rg->password = read_secret(abs, &len, &cause);
+		free(abs);
+		free(path);
+		if (rg->password == NULL) {
+			conf_error(p, v, "password_file: %s", cause);
+			free(cause);
+			return (-1);
+		}
+		return (0);
+	}
+	conf_error(p, k, "unknown registry key \"%s\" (expected host, "
+	    "username, password_file or insecure)", key);
+	return (-1);
+}
+
+static int
 conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
     yaml_node_t *v, void *arg)
 {
@@ -879,6 +918,32 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (conf_mapping(p, v, key, conf_store_pair, NULL));
 	if (strcmp(key, "executor") == 0)
 		return (conf_mapping(p, v, key, conf_executor_pair, NULL));
+	if (strcmp(key, "registries") == 0) {
+		if (v->type != YAML_SEQUENCE_NODE) {
+			conf_error(p, v, "registries: expected a list, found %s",
+			    conf_node_type(v));
+			return (-1);
+		}
+		for (it = v->data.sequence.items.start;
+		    it < v->data.sequence.items.top; it++) {
+			struct conf_registry *rg;
+			pn = yaml_document_get_node(p->doc, *it);
+			conf->registries = xreallocarray(conf->registries,
+			    conf->nregistries + 1, sizeof *conf->registries);
+			rg = &conf->registries[conf->nregistries++];
+			memset(rg, 0, sizeof *rg);
+			if (conf_mapping(p, pn, "registry", conf_registry_pair,
+			    rg) != 0)
+				rc = -1;
+			else if (rg->host == NULL || (rg->username == NULL) !=
+			    (rg->password == NULL)) {
+				conf_error(p, pn, "registry: needs host, and "
+				    "username with password_file together");
+				rc = -1;
+			}
+		}
+		return (rc);
+	}
 	if (strcmp(key, "projects") == 0) {
 		if (v->type != YAML_SEQUENCE_NODE) {
 			conf_error(p, v, "projects: expected a list, found %s",
@@ -915,7 +980,8 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (rc);
 	}
 	conf_error(p, k, "unknown key \"%s\" (expected listen, state_dir, "
-	    "ready_file, api, limits, store, executor or projects)", key);
+	    "ready_file, api, limits, store, executor, registries or "
+	    "projects)", key);
 	return (-1);
 }
 
@@ -1113,6 +1179,12 @@ conf_free(struct conf *conf)
 	free(conf->exec_path);
 	free(conf->exec_ferry);
 	free(conf->exec_work_dir);
+	for (i = 0; i < conf->nregistries; i++) {
+		free(conf->registries[i].host);
+		free(conf->registries[i].username);
+		freezero_str(conf->registries[i].password);
+	}
+	free(conf->registries);
 	for (i = 0; i < conf->nprojects; i++)
 		conf_project_free(&conf->projects[i]);
 	free(conf->projects);

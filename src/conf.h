@@ -69,6 +69,14 @@ struct conf_project {
 	char			*ssh_key_file;
 };
 
+/* Credentials for a registry the stages push to and pull from. */
+struct conf_registry {
+	char	*host;			/* host[:port] */
+	char	*username;
+	char	*password;		/* from password_file; wiped on free */
+	int	 insecure;		/* plain http */
+};
+
 struct conf {
 	char			*path;
 	char			**listen;	/* "host:port" */
@@ -94,6 +102,8 @@ struct conf {
 	int			 exec_keep_failed;	/* worktrees */
 	struct conf_project	*projects;
 	size_t			 nprojects;
+	struct conf_registry	*registries;
+	size_t			 nregistries;
 	char			**warnings;	/* for -n and the log */
 	size_t			 nwarnings;
 };

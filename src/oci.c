@@ -1561,3 +1561,27 @@ oci_artifact_parse(const char *s, char **repository, char **tag,
 	*digest = xstrdup(at + 1);
 	return (0);
 }
+
+/*
+ * In a stage: the registry settings ferryd gives it. Without credentials
+ * of its own, a command uses the auth file of $FERRY_REGISTRY_AUTH (the
+ * server's registries: section), and plain http for a host listed in
+ * $FERRY_REGISTRY_INSECURE.
+ */
+void
+oci_auth_from_env(const char *host, struct oci_auth *auth, int *insecure)
+{
+	const char	*list, *p;
+	size_t		 len = strlen(host), n;
+
+	if (auth->username == NULL && auth->docker_config == NULL &&
+	    (p = getenv("FERRY_REGISTRY_AUTH")) != NULL)
+		auth->docker_config = p;
+	if ((list = getenv("FERRY_REGISTRY_INSECURE")) == NULL)
+		return;
+	for (p = list; *p != '\0'; p += n + (p[n] == ',')) {
+		n = strcspn(p, ",");
+		if (n == len && strncmp(p, host, len) == 0)
+			*insecure = 1;
+	}
+}

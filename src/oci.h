@@ -41,6 +41,7 @@ int	oci_repo_is_valid(const char *);
 int	oci_tag_is_valid(const char *);
 int	oci_digest_is_valid(const char *);
 int	oci_artifact_parse(const char *, char **, char **, char **);
+void	oci_auth_from_env(const char *, struct oci_auth *, int *);
 
 int	oci_ping(struct oci_client *, char **);
 int	oci_manifest_head(struct oci_client *, const char *, const char *,

@@ -102,6 +102,7 @@ struct runner {
 };
 
 static void	runner_next_stage(struct runner_run *);
+static int	runner_registry_env(struct runner_run *, const struct conf *);
 static void	runner_finish(struct runner_run *, const char *,
 		    const char *);
 
@@ -817,6 +818,12 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	}
 	free(s);
 
+	if (conf->nregistries > 0 && runner_registry_env(run, conf) != 0) {
+		runner_finish(run, "failed", "cannot write the registry "
+		    "credentials for the run");
+		return;
+	}
+
 	/* The checkout, as a child: git never blocks the loop. */
 	xasprintf(&mirror, "%s/mirrors/%s.git", conf->state_dir, pr->name);
 	ferry = runner_ferry_path(conf);
@@ -891,6 +898,65 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 		runner_finish(run, "failed", cause);
 		free(cause);
 	}
+}
+
+/*
+ * The server's registries for the stages: an auth file in the run's work
+ * folder (mode 0600; `ferry build`, `ferry bundle` and buildah read it) and
+ * the list of plain-http hosts. Passwords never reach an environment.
+ */
+static int
+runner_registry_env(struct runner_run *run, const struct conf *conf)
+{
+	const struct conf_registry	*rg;
+	struct buf			 b, insecure;
+	char				*path, *plain, *b64;
+	size_t				 i;
+	int				 fd, rc = -1, first = 1;
+
+	buf_init(&b);
+	buf_init(&insecure);
+	buf_addstr(&b, "{\"auths\":{");
+	for (i = 0; i < conf->nregistries; i++) {
+		rg = &conf->registries[i];
+		if (rg->insecure) {
+			if (insecure.len > 0)
+				buf_addstr(&insecure, ",");
+			buf_addstr(&insecure, rg->host);
+		}
+		if (rg->username == NULL)
+			continue;
+		xasprintf(&plain, "%s:%s", rg->username, rg->password);
+		b64 = base64_encode(plain, strlen(plain));
+		freezero_str(plain);
+		if (!first)
+			buf_addstr(&b, ",");
+		first = 0;
+		buf_add_json_str(&b, rg->host);
+		buf_addstr(&b, ":{\"auth\":");
+		buf_add_json_str(&b, b64);
+		buf_addstr(&b, "}");
+		freezero_str(b64);
+	}
+	buf_addstr(&b, "}}\n");
+	xasprintf(&path, "%s/registry-auth.json", run->workdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd != -1 && write(fd, b.data, b.len) == (ssize_t)b.len)
+		rc = 0;
+	if (fd != -1)
+		close(fd);
+	if (rc == 0) {
+		runner_env_add(&run->env, "FERRY_REGISTRY_AUTH", path);
+		runner_env_add(&run->env, "REGISTRY_AUTH_FILE", path);
+		if (insecure.len > 0)
+			runner_env_add(&run->env, "FERRY_REGISTRY_INSECURE",
+			    insecure.data);
+	}
+	explicit_bzero(b.data, b.len);
+	buf_free(&b);
+	buf_free(&insecure);
+	free(path);
+	return (rc);
 }
 
 static int
