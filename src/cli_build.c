@@ -36,7 +36,6 @@ struct build_opts {
 	struct oci_auth	 auth;
 	char		*password;
 	int		 insecure;
-	char		*authfile;	/* for buildah push; removed at exit */
 };
 
 /* Run argv and wait; returns its exit status, or -1. */
@@ -93,6 +92,27 @@ build_authfile(const char *host, const struct oci_auth *auth)
 	return (xstrdup(tmpl));
 }
 
+/* Whether path, with symlinks resolved, is inside dir. */
+static int
+build_inside(const char *dir, const char *path)
+{
+	char	*rd, *rp;
+	size_t	 len;
+	int	 in;
+
+	if ((rd = realpath(dir, NULL)) == NULL)
+		return (0);
+	if ((rp = realpath(path, NULL)) == NULL) {
+		free(rd);
+		return (0);
+	}
+	len = strlen(rd);
+	in = strncmp(rp, rd, len) == 0 && (rp[len] == '/' || rp[len] == '\0');
+	free(rd);
+	free(rp);
+	return (in);
+}
+
 /* Append image.<name>=<ref> to $FERRY_OUTPUT when there is one. */
 static void
 build_output(const char *name, const char *ref)
@@ -116,8 +136,10 @@ build_image(struct build_opts *o, const char *sha,
 	char			*cause = NULL, *host = NULL, *path, *full = NULL;
 	char			*ctx = NULL, *df = NULL, *digestfile = NULL;
 	char			*mediatype = NULL, *dest = NULL, *buf, **argv;
+	char			*authfile = NULL;
+	struct oci_auth		 auth;
 	size_t			 n = 0, i;
-	int			 rc = -1, found;
+	int			 rc = -1, found, insecure;
 
 	if (im->repository == NULL) {
 		fprintf(stderr, "ferry: build: image %s has no repository\n",
@@ -133,9 +155,18 @@ build_image(struct build_opts *o, const char *sha,
 	}
 	host = xstrndup(im->repository, (size_t)(path - im->repository));
 	path++;
+	if (host[strspn(host, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")] != '\0') {
+		xasprintf(&cause, "image %s: bad registry host in %s",
+		    im->name, im->repository);
+		goto out;
+	}
 	xasprintf(&full, "%s:%s", im->repository, tag);
-	oci_auth_from_env(host, &o->auth, &o->insecure);
-	if ((c = oci_new(host, &o->auth, o->insecure, &cause)) == NULL)
+	/* Per image: another image may live on another registry. */
+	auth = o->auth;
+	insecure = o->insecure;
+	oci_auth_from_env(host, &auth, &insecure);
+	if ((c = oci_new(host, &auth, insecure, &cause)) == NULL)
 		goto out;
 	found = oci_manifest_head(c, path, tag, digest, &mediatype, &cause);
 	if (found == -1)
@@ -151,6 +182,12 @@ build_image(struct build_opts *o, const char *sha,
 	}
 	xasprintf(&ctx, "%s/%s", o->worktree, im->context);
 	xasprintf(&df, "%s/%s", o->worktree, im->dockerfile);
+	/* A committed symlink must not lead the build out of the worktree. */
+	if (!build_inside(o->worktree, ctx) || !build_inside(o->worktree, df)) {
+		xasprintf(&cause, "image %s: its context or Dockerfile leads "
+		    "out of the worktree", im->name);
+		goto out;
+	}
 	argv = xcalloc(16 + 2 * im->nargs, sizeof *argv);
 	argv[n++] = xstrdup("buildah");
 	if (o->storage_root != NULL) {
@@ -189,12 +226,14 @@ build_image(struct build_opts *o, const char *sha,
 	}
 	argv[n++] = xstrdup("--storage-driver=vfs");
 	argv[n++] = xstrdup("push");
-	if (o->insecure)
+	if (insecure)
 		argv[n++] = xstrdup("--tls-verify=false");
 	xasprintf(&argv[n++], "--digestfile=%s", digestfile);
 	argv[n++] = xstrdup(full);
 	argv[n++] = xstrdup(dest);
-	if (build_spawn(argv, o->authfile) != 0) {
+	authfile = build_authfile(host, &auth);
+	if (build_spawn(argv, authfile != NULL ? authfile :
+	    auth.docker_config) != 0) {
 		xasprintf(&cause, "image %s: buildah push failed", im->name);
 		goto argv_out;
 	}
@@ -219,6 +258,10 @@ argv_out:
 	free(argv);
 	if (digestfile != NULL)
 		unlink(digestfile);
+	if (authfile != NULL) {
+		unlink(authfile);
+		free(authfile);
+	}
 out:
 	if (cause != NULL)
 		fprintf(stderr, "ferry: build: %s\n", cause);
@@ -253,7 +296,7 @@ cli_build(int argc, char **argv)
 	struct build_opts		 o;
 	struct pipeline			*pl = NULL;
 	const char			*sha, *only = NULL, *v;
-	char				*text = NULL, *cause = NULL, *host, *slash;
+	char				*text = NULL, *cause = NULL;
 	char				 full[REPO_SHA_MAX + 1], id[REPO_SHA_MAX + 1];
 	size_t				 len, i, len2;
 	int				 ch, rc = 1, done = 0;
@@ -297,6 +340,10 @@ cli_build(int argc, char **argv)
 		}
 	}
 	o.auth.password = o.password;
+	if ((o.auth.username == NULL) != (o.password == NULL)) {
+		xasprintf(&cause, "--username and a password go together");
+		goto out;
+	}
 	if (o.gitdir == NULL || o.worktree == NULL || sha == NULL) {
 		xasprintf(&cause, "needs --git-dir, --worktree and --commit "
 		    "(in a stage: $FERRY_GIT_DIR, $FERRY_WORKTREE and "
@@ -316,13 +363,6 @@ cli_build(int argc, char **argv)
 	for (i = 0; i < pl->nimages; i++) {
 		if (only != NULL && strcmp(pl->images[i].name, only) != 0)
 			continue;
-		if (pl->images[i].repository != NULL && o.authfile == NULL &&
-		    (slash = strchr(pl->images[i].repository, '/')) != NULL) {
-			host = xstrndup(pl->images[i].repository,
-			    (size_t)(slash - pl->images[i].repository));
-			o.authfile = build_authfile(host, &o.auth);
-			free(host);
-		}
 		if (build_image(&o, full, &pl->images[i]) != 0)
 			goto out;
 		done++;
@@ -335,10 +375,6 @@ cli_build(int argc, char **argv)
 out:
 	if (cause != NULL)
 		fprintf(stderr, "ferry: build: %s\n", cause);
-	if (o.authfile != NULL) {
-		unlink(o.authfile);
-		free(o.authfile);
-	}
 	freezero_str(o.password);
 	free(cause);
 	free(text);
@@ -354,7 +390,7 @@ build_capture(char *const argv[])
 	pid_t	 pid;
 	ssize_t	 n;
 	size_t	 len = 0;
-	int	 p[2], status;
+	int	 p[2], status = 0;
 
 	if (pipe(p) == -1)
 		return (NULL);

@@ -339,6 +339,7 @@ static void
 runner_finish(struct runner_run *run, const char *state, const char *error)
 {
 	struct runner	*r = run->runner;
+	char		*auth;
 	size_t		 i;
 
 	/* Stages never reached are skipped. */
@@ -348,6 +349,10 @@ runner_finish(struct runner_run *run, const char *state, const char *error)
 			    run->pipeline->stages[i].name, "skipped", -1);
 	}
 	store_run_set_state(r->store, run->id, state, error);
+	/* Registry passwords never stay behind, even in a kept worktree. */
+	xasprintf(&auth, "%s/registry-auth.json", run->workdir);
+	unlink(auth);
+	free(auth);
 	log_info("run %lld: %s%s%s", (long long)run->id, state,
 	    error != NULL ? ": " : "", error != NULL ? error : "");
 	if (strcmp(state, "success") == 0 || !run->keep_failed)
@@ -945,13 +950,14 @@ runner_registry_env(struct runner_run *run, const struct conf *conf)
 		rc = 0;
 	if (fd != -1)
 		close(fd);
+	/* The server's settings win over a project variable of the name. */
 	if (rc == 0) {
-		runner_env_add(&run->env, "FERRY_REGISTRY_AUTH", path);
-		runner_env_add(&run->env, "REGISTRY_AUTH_FILE", path);
-		if (insecure.len > 0)
-			runner_env_add(&run->env, "FERRY_REGISTRY_INSECURE",
-			    insecure.data);
-	}
+		runner_env_set(&run->env, "FERRY_REGISTRY_AUTH", path);
+		runner_env_set(&run->env, "REGISTRY_AUTH_FILE", path);
+		runner_env_set(&run->env, "FERRY_REGISTRY_INSECURE",
+		    insecure.len > 0 ? insecure.data : "");
+	} else
+		unlink(path);
 	explicit_bzero(b.data, b.len);
 	buf_free(&b);
 	buf_free(&insecure);
