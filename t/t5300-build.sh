@@ -76,6 +76,14 @@ test_expect 'a change to the image'"'"'s context builds a new tag' '
 	! grep "$(cat tag1)" state/logs/$id/build.log
 '
 
+test_expect 'a context that is a symlink out of the worktree is refused' '
+	git clone -q -b main shop.git esc 2>/dev/null && ln -s / esc/out &&
+	printf "images:\n  - {name: esc, context: out, dockerfile: app/Dockerfile, repository: \"$REG/acme/esc\"}\nstages:\n  - {name: b, run: \"true\"}\n" >esc/.ferry.yaml &&
+	(cd esc && $GIT add -A && $GIT commit -q -m esc) &&
+	! "$FERRY" build --insecure --git-dir esc/.git --worktree esc --commit $(git -C esc rev-parse HEAD) 2>err &&
+	grep "leads out of the worktree" err
+'
+
 test_expect 'stop' '
 	stop_daemon
 '
