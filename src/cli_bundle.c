@@ -117,8 +117,7 @@ cli_bundle(int argc, char **argv)
 	char			*gitdir = NULL, *top = NULL, *ref = NULL;
 	char			*cause = NULL, *password = NULL, *host = NULL;
 	char			*eq, *slash;
-	char			 sha[REPO_SHA_MAX + 1], full[REPO_SHA_MAX + 1];
-	char			 id[REPO_SHA_MAX + 1];
+	char			 full[REPO_SHA_MAX + 1];
 	char			 version[BUNDLE_VERSION_MAX + 1];
 	char			 tag[BUNDLE_VERSION_MAX + 1];
 	char			 digest[OCI_DIGEST_LEN], hex[SHA256_HEX_LEN + 1];
@@ -233,27 +232,10 @@ cli_bundle(int argc, char **argv)
 	if (gitdir == NULL && ((top = repo_toplevel(dir != NULL ? dir : ".",
 	    &cause)) == NULL || (gitdir = repo_gitdir(top, &cause)) == NULL))
 		goto out;
-	if (strcmp(rev, "HEAD") == 0) {
-		if (top == NULL) {
-			xasprintf(&cause, "--git-dir needs --commit");
-			goto out;
-		}
-		if (repo_head(top, &ref, sha, &cause) != 0)
-			goto out;
-	} else if (strncmp(rev, "refs/", 5) == 0) {
-		if (repo_resolve_ref(gitdir, rev, sha, &cause) != 0)
-			goto out;
-		ref = xstrdup(rev);
-	} else if (sha_is_valid(rev)) {
-		snprintf(sha, sizeof sha, "%s", rev);
+	if (repo_resolve_rev(top, gitdir, rev, &ref, full, &cause) != 0)
+		goto out;
+	if (ref == NULL)	/* a bare commit id: the stage's ref, if any */
 		ref = xstrdup(stage_ref != NULL ? stage_ref : "HEAD");
-	} else {
-		xasprintf(&cause, "--commit: expected HEAD, a full ref or a "
-		    "commit id");
-		goto out;
-	}
-	if (repo_path_id(gitdir, sha, ".", id, full, &cause) != 0)
-		goto out;
 
 	if (tagopt != NULL) {
 		if (!bundle_semver_is_valid(tagopt) ||

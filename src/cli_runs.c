@@ -68,6 +68,37 @@ cli_socket(const struct cli_target *t)
 }
 
 /*
+ * A curl handle aimed at path of the API: over TCP with the bearer token,
+ * or over the UNIX socket. The URL, headers and socket path it needs are
+ * returned for the caller to free after the transfer.
+ */
+static CURL *
+cli_curl(const struct cli_target *t, const char *path,
+    struct curl_slist **hdrs, char **url, char **sock)
+{
+	CURL	*curl;
+	char	*auth;
+
+	*sock = NULL;
+	if ((curl = curl_easy_init()) == NULL)
+		return (NULL);
+	if (t->url != NULL) {
+		xasprintf(url, "%s%s", t->url, path);
+		if (t->token != NULL) {
+			xasprintf(&auth, "Authorization: Bearer %s", t->token);
+			*hdrs = curl_slist_append(*hdrs, auth);
+			free(auth);
+		}
+	} else {
+		*sock = cli_socket(t);
+		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, *sock);
+		xasprintf(url, "http://ferry%s", path);
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, *url);
+	return (curl);
+}
+
+/*
  * GET path from the API. Returns the parsed JSON reply of a 2xx answer;
  * otherwise prints the API's error and returns NULL.
  */
@@ -80,25 +111,12 @@ cli_request(const struct cli_target *t, const char *method, const char *path,
 	CURL			*curl;
 	CURLcode		 cc;
 	json_t			*o = NULL, *err;
-	char			*url, *sock = NULL, *auth, errbuf[CURL_ERROR_SIZE];
+	char			*url, *sock = NULL, errbuf[CURL_ERROR_SIZE];
 	long			 code = 0;
 
-	if ((curl = curl_easy_init()) == NULL)
+	if ((curl = cli_curl(t, path, &hdrs, &url, &sock)) == NULL)
 		return (NULL);
-	if (t->url != NULL) {
-		xasprintf(&url, "%s%s", t->url, path);
-		if (t->token != NULL) {
-			xasprintf(&auth, "Authorization: Bearer %s", t->token);
-			hdrs = curl_slist_append(hdrs, auth);
-			free(auth);
-		}
-	} else {
-		sock = cli_socket(t);
-		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock);
-		xasprintf(&url, "http://ferry%s", path);
-	}
 	errbuf[0] = '\0';
-	curl_easy_setopt(curl, CURLOPT_URL, url);
 	if (strcmp(method, "POST") == 0) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body != NULL ? body :
@@ -396,27 +414,17 @@ cli_log(const struct cli_target *t, long long run, const char *stage,
 	struct curl_slist	*hdrs = NULL;
 	CURL			*curl;
 	CURLcode		 cc;
-	char			*url, *sock = NULL, *auth, errbuf[CURL_ERROR_SIZE];
+	char			*url, *sock = NULL, *path;
+	char			 errbuf[CURL_ERROR_SIZE];
 	long			 code = 0;
 
-	if ((curl = curl_easy_init()) == NULL)
+	xasprintf(&path, "/api/v1/runs/%lld/logs/%s%s", run, stage,
+	    follow ? "?follow=1" : "");
+	curl = cli_curl(t, path, &hdrs, &url, &sock);
+	free(path);
+	if (curl == NULL)
 		return (1);
-	if (t->url != NULL) {
-		xasprintf(&url, "%s/api/v1/runs/%lld/logs/%s%s", t->url, run,
-		    stage, follow ? "?follow=1" : "");
-		if (t->token != NULL) {
-			xasprintf(&auth, "Authorization: Bearer %s", t->token);
-			hdrs = curl_slist_append(hdrs, auth);
-			free(auth);
-		}
-	} else {
-		sock = cli_socket(t);
-		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, sock);
-		xasprintf(&url, "http://ferry/api/v1/runs/%lld/logs/%s%s",
-		    run, stage, follow ? "?follow=1" : "");
-	}
 	errbuf[0] = '\0';
-	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);

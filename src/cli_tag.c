@@ -33,8 +33,7 @@ cli_tag(int argc, char **argv)
 	const char			*dir = ".", *rev = "HEAD", *only = NULL;
 	char				*gitdir = NULL, *top = NULL, *ref = NULL;
 	char				*text = NULL, *cause = NULL;
-	char				 sha[REPO_SHA_MAX + 1], full[REPO_SHA_MAX + 1];
-	char				 tag[TAG_LEN + 1], id[REPO_SHA_MAX + 1];
+	char				 full[REPO_SHA_MAX + 1], tag[TAG_LEN + 1];
 	size_t				 len, i;
 	int				 ch, rc = 1;
 
@@ -62,25 +61,7 @@ cli_tag(int argc, char **argv)
 	if (gitdir == NULL && ((top = repo_toplevel(dir, &cause)) == NULL ||
 	    (gitdir = repo_gitdir(top, &cause)) == NULL))
 		goto out;
-	if (strcmp(rev, "HEAD") == 0) {
-		if (top == NULL) {
-			xasprintf(&cause, "--git-dir needs --commit");
-			goto out;
-		}
-		if (repo_head(top, &ref, sha, &cause) != 0)
-			goto out;
-	} else if (strncmp(rev, "refs/", 5) == 0) {
-		if (repo_resolve_ref(gitdir, rev, sha, &cause) != 0)
-			goto out;
-	} else if (sha_is_valid(rev))
-		snprintf(sha, sizeof sha, "%s", rev);
-	else {
-		xasprintf(&cause, "--commit: expected HEAD, a full ref or a "
-		    "commit id");
-		goto out;
-	}
-	/* The full commit id, and proof that the commit exists. */
-	if (repo_path_id(gitdir, sha, ".", id, full, &cause) != 0)
+	if (repo_resolve_rev(top, gitdir, rev, &ref, full, &cause) != 0)
 		goto out;
 	text = repo_read_file(gitdir, full, PIPELINE_FILE, PIPELINE_MAX_BYTES,
 	    &len, &cause);

@@ -1323,3 +1323,43 @@ repo_files_free(struct repo_file *files, size_t n)
 		free(files[i].path);
 	free(files);
 }
+
+/*
+ * What a command's --commit names: "HEAD" of the working tree at top (NULL
+ * when there is only a git folder), a full ref, or a commit id (which may
+ * be abbreviated). Sets full to the whole commit id, after checking that
+ * the commit exists, and *ref (caller frees) to the branch or ref it came
+ * from, or NULL for a bare commit id. Returns 0 or -1 with *cause set.
+ */
+int
+repo_resolve_rev(const char *top, const char *gitdir, const char *rev,
+    char **ref, char full[REPO_SHA_MAX + 1], char **cause)
+{
+	char	sha[REPO_SHA_MAX + 1], id[REPO_SHA_MAX + 1];
+
+	*ref = NULL;
+	if (strcmp(rev, "HEAD") == 0) {
+		if (top == NULL) {
+			xasprintf(cause, "--git-dir needs --commit");
+			return (-1);
+		}
+		if (repo_head(top, ref, sha, cause) != 0)
+			return (-1);
+	} else if (strncmp(rev, "refs/", 5) == 0) {
+		if (repo_resolve_ref(gitdir, rev, sha, cause) != 0)
+			return (-1);
+		*ref = xstrdup(rev);
+	} else if (sha_is_valid(rev))
+		snprintf(sha, sizeof sha, "%s", rev);
+	else {
+		xasprintf(cause, "--commit: expected HEAD, a full ref or a "
+		    "commit id");
+		return (-1);
+	}
+	if (repo_path_id(gitdir, sha, ".", id, full, cause) != 0) {
+		free(*ref);
+		*ref = NULL;
+		return (-1);
+	}
+	return (0);
+}

@@ -36,6 +36,8 @@ char	*repo_toplevel(const char *, char **);
 char	*repo_gitdir(const char *, char **);
 int	 repo_head(const char *, char **, char [REPO_SHA_MAX + 1], char **);
 int	 repo_is_dirty(const char *);
+int	 repo_resolve_rev(const char *, const char *, const char *, char **,
+	     char [REPO_SHA_MAX + 1], char **);
 char	*repo_url_redact(const char *);
 int	 repo_path_id(const char *, const char *, const char *,
 	     char [REPO_SHA_MAX + 1], char [REPO_SHA_MAX + 1], char **);

@@ -14,9 +14,6 @@ t5000_cleanup() {
 }
 trap 't5000_cleanup' EXIT
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 sha() { echo "sha256:$(sha256sum <"$1" | cut -d' ' -f1)"; }
 
@@ -27,31 +24,9 @@ if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; 
 	REASON="docker-registry or htpasswd not installed (apt-get install docker-registry apache2-utils)"
 fi
 if test $HAVE_REG = yes; then
-	PORT=$(free_port)
 	htpasswd -Bbn user pass >htpasswd 2>/dev/null
-	cat >reg.yml <<EOT
-version: 0.1
-log: {level: error}
-storage:
-  filesystem: {rootdirectory: $T_TRASH/reg}
-  delete: {enabled: true}
-http: {addr: 127.0.0.1:$PORT}
-auth:
-  htpasswd: {realm: ferry-test, path: $T_TRASH/htpasswd}
-EOT
-	docker-registry serve reg.yml >registry.log 2>&1 &
-	REG_PID=$!
-	i=0
-	while test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v2/")" != 401
-	do
-		i=$((i + 1))
-		if test $i -gt 100 || ! kill -0 "$REG_PID" 2>/dev/null; then
-			HAVE_REG=no
-			REASON="docker-registry did not start: $(tail -n 1 registry.log)"
-			break
-		fi
-		sleep 0.1
-	done
+	registry_start "$T_TRASH/htpasswd" || HAVE_REG=no
+	PORT=${REG##*:}
 fi
 R=127.0.0.1:${PORT:-0}
 printf 'pass\n' >pw
