@@ -234,10 +234,17 @@ ingest_store_item(struct ingest *in, struct ingest_item *it, struct buf *out,
 				    ev->ref, ev->sha, ev->event);
 			}
 		} else if (id > 0 && ev->kind == GITEVENT_PUSH &&
-		    it->supersede && gitevent_branch(ev) != NULL &&
-		    store_run_requeue(in->store, id, it->project,
-		    ev->ref) != 0)
-			id = -1;
+		    it->supersede && gitevent_branch(ev) != NULL) {
+			switch (store_run_requeue(in->store, id, it->project,
+			    ev->ref)) {
+			case -1:
+				id = -1;
+				break;
+			case 1:
+				in->n_runs++;	/* the runner has work again */
+				break;
+			}
+		}
 		if (id == -1) {
 			buf_free(&runs);
 			return (-1);
@@ -272,12 +279,14 @@ ingest_flush(struct ingest *in)
 {
 	struct ingest_item	*it;
 	struct buf		*replies;
+	unsigned long long	 runs_before;
 	int			*codes, ok;
 	size_t			 n, i;
 
 	if ((n = in->npending) == 0)
 		return;
 	event_del(in->commit_ev);
+	runs_before = in->n_runs;
 	replies = xcalloc(n, sizeof *replies);
 	codes = xcalloc(n, sizeof *codes);
 	ok = store_begin(in->store) == 0;
@@ -304,7 +313,8 @@ ingest_flush(struct ingest *in)
 		    "answered 503", n);
 	}
 	in->n_commits++;
-	if (ok && in->runner != NULL)
+	/* Wake the runner only when this batch queued something. */
+	if (ok && in->runner != NULL && in->n_runs != runs_before)
 		runner_kick(in->runner);
 	i = 0;
 	while ((it = TAILQ_FIRST(&in->pending)) != NULL) {

@@ -406,7 +406,8 @@ store_run_supersede_others(struct store *st, int64_t id, const char *project,
 /*
  * A push made commit of run id the head of its branch again (a force push
  * back): if that run was superseded, queue it again and supersede the
- * other queued runs of the branch instead. Returns 0 or -1.
+ * other queued runs of the branch instead. Returns 1 if it was queued
+ * again, 0 if there was nothing to do, -1 on error.
  */
 int
 store_run_requeue(struct store *st, int64_t id, const char *project,
@@ -423,7 +424,9 @@ store_run_requeue(struct store *st, int64_t id, const char *project,
 		return (0);
 	log_info("run %lld: queued again, its commit is the head of %s "
 	    "again", (long long)id, ref);
-	return (store_run_supersede_others(st, id, project, ref, now));
+	if (store_run_supersede_others(st, id, project, ref, now) != 0)
+		return (-1);
+	return (1);
 }
 
 static json_t *
