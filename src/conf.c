@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf_parse.h"
 #include "gitevent.h"
 #include "handler.h"
 #include "util.h"
@@ -30,20 +31,8 @@
 
 #define CONF_TOKENS_MAX		65536
 
-/* The parse in progress: the document and the errors found so far. */
-struct conf_parse {
-	const char	*file;
-	yaml_document_t	*doc;
-	struct conf	*conf;
-	char		*errors;
-	int		 nerrors;
-};
-
-static void conf_error(struct conf_parse *, yaml_node_t *, const char *, ...)
-    printflike(3, 4);
-
 /* Record an error at node (or at the top of the file if node is NULL). */
-static void
+void
 conf_error(struct conf_parse *p, yaml_node_t *node, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -66,10 +55,7 @@ conf_error(struct conf_parse *p, yaml_node_t *node, const char *fmt, ...)
 	p->nerrors++;
 }
 
-static void
-conf_warning(struct conf *conf, const char *fmt, ...) printflike(2, 3);
-
-static void
+void
 conf_warning(struct conf *conf, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -84,7 +70,7 @@ conf_warning(struct conf *conf, const char *fmt, ...)
 	conf->warnings[conf->nwarnings++] = msg;
 }
 
-static const char *
+const char *
 conf_node_type(yaml_node_t *n)
 {
 	switch (n->type) {
@@ -100,7 +86,7 @@ conf_node_type(yaml_node_t *n)
 }
 
 /* The scalar text of node, or NULL with an error recorded. */
-static const char *
+const char *
 conf_scalar(struct conf_parse *p, yaml_node_t *n, const char *key)
 {
 	if (n->type != YAML_SCALAR_NODE) {
@@ -111,7 +97,7 @@ conf_scalar(struct conf_parse *p, yaml_node_t *n, const char *key)
 	return ((const char *)n->data.scalar.value);
 }
 
-static char *
+char *
 conf_string(struct conf_parse *p, yaml_node_t *n, const char *key)
 {
 	const char	*s;
@@ -125,7 +111,7 @@ conf_string(struct conf_parse *p, yaml_node_t *n, const char *key)
 	return (xstrdup(s));
 }
 
-static int
+int
 conf_bool(struct conf_parse *p, yaml_node_t *n, const char *key, int *out)
 {
 	const char	*s;
@@ -146,7 +132,7 @@ conf_bool(struct conf_parse *p, yaml_node_t *n, const char *key, int *out)
 	return (0);
 }
 
-static int
+int
 conf_number(struct conf_parse *p, yaml_node_t *n, const char *key,
     long long min, long long max, long long *out)
 {
@@ -167,8 +153,25 @@ conf_number(struct conf_parse *p, yaml_node_t *n, const char *key,
 	return (0);
 }
 
+/* A duration such as 90s, 10m or 1h, at least min milliseconds. */
+int
+conf_duration(struct conf_parse *p, yaml_node_t *n, const char *key,
+    int64_t min, int64_t *out)
+{
+	const char	*s;
+
+	if ((s = conf_scalar(p, n, key)) == NULL)
+		return (-1);
+	if (parse_duration(s, out) != 0 || *out < min) {
+		conf_error(p, n, "%s: expected a duration such as 90s, 10m or "
+		    "1h, found \"%s\"", key, s);
+		return (-1);
+	}
+	return (0);
+}
+
 /* A scalar or a list of scalars, as a string array. */
-static int
+int
 conf_strings(struct conf_parse *p, yaml_node_t *n, const char *key,
     char ***out, size_t *nout)
 {
@@ -199,7 +202,7 @@ conf_strings(struct conf_parse *p, yaml_node_t *n, const char *key,
 	return (0);
 }
 
-static void
+void
 conf_strings_free(char **v, size_t n, int secret)
 {
 	size_t	i;
@@ -229,10 +232,8 @@ conf_path(const struct conf *conf, const char *path)
 }
 
 /* Iterate over a mapping node's pairs, calling fn(key, value) for each. */
-typedef int (*conf_pair_fn)(struct conf_parse *, const char *, yaml_node_t *,
-    yaml_node_t *, void *);
 
-static int
+int
 conf_mapping(struct conf_parse *p, yaml_node_t *n, const char *what,
     conf_pair_fn fn, void *arg)
 {
@@ -595,7 +596,7 @@ conf_project_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 }
 
 /* Read a secret from a file; warn when others may read it too. */
-static char *
+char *
 conf_read_secret(struct conf_parse *p, yaml_node_t *node, const char *path,
     size_t *lenp)
 {

@@ -1,0 +1,51 @@
+/*
+ * conf_parse.h: the YAML walking helpers of the configuration loader, shared
+ * by the files that parse one section each (conf.c, conf_env.c). Not for
+ * anything outside the loader.
+ */
+#ifndef CONF_PARSE_H
+#define CONF_PARSE_H
+
+#include <stdint.h>
+
+#include <yaml.h>
+
+#include "log.h"
+
+struct conf;
+
+/* The parse in progress: the document and the errors found so far. */
+struct conf_parse {
+	const char	*file;
+	yaml_document_t	*doc;
+	struct conf	*conf;
+	char		*errors;
+	int		 nerrors;
+};
+
+/* Called for each key/value pair of a mapping. */
+typedef int (*conf_pair_fn)(struct conf_parse *, const char *, yaml_node_t *,
+    yaml_node_t *, void *);
+
+void		 conf_error(struct conf_parse *, yaml_node_t *, const char *,
+		     ...) printflike(3, 4);
+void		 conf_warning(struct conf *, const char *, ...)
+		     printflike(2, 3);
+const char	*conf_node_type(yaml_node_t *);
+const char	*conf_scalar(struct conf_parse *, yaml_node_t *, const char *);
+char		*conf_string(struct conf_parse *, yaml_node_t *, const char *);
+int		 conf_bool(struct conf_parse *, yaml_node_t *, const char *,
+		     int *);
+int		 conf_number(struct conf_parse *, yaml_node_t *, const char *,
+		     long long, long long, long long *);
+int		 conf_duration(struct conf_parse *, yaml_node_t *,
+		     const char *, int64_t, int64_t *);
+int		 conf_strings(struct conf_parse *, yaml_node_t *, const char *,
+		     char ***, size_t *);
+void		 conf_strings_free(char **, size_t, int);
+int		 conf_mapping(struct conf_parse *, yaml_node_t *, const char *,
+		     conf_pair_fn, void *);
+char		*conf_read_secret(struct conf_parse *, yaml_node_t *,
+		     const char *, size_t *);
+
+#endif
