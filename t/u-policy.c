@@ -674,6 +674,7 @@ test_latest_policy(void)
 	long long	 t1[] = { 100, 300, -1, 300 };
 	long long	 t2[] = { -1, -1, -1, -1 };
 	long long	 t3[] = { 5, -1, -7, -1 };
+	long long	 t4[] = { -1, -7, -1, -9 };
 	struct policy	*p;
 
 	p = mkpolicy(POLICY_LATEST, NULL, NULL, NULL, NULL);
@@ -685,6 +686,8 @@ test_latest_policy(void)
 	    "latest: all unknown, the higher name");
 	is_str(selected(p, tags, t3, 4), "a",
 	    "latest: an unknown time never beats a known one");
+	is_str(selected(p, tags, t4, 4), "d",
+	    "latest: every negative time is the same unknown");
 	ok(select_index(p, tags, NULL, 4) == -1,
 	    "latest without times selects nothing");
 	policy_free(p);
