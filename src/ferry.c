@@ -56,6 +56,10 @@ ferry_usage(FILE *f)
 	    "      overwriting a tag; bundle package --out FILE writes the archive\n"
 	    "  tag [--repo DIR | --git-dir DIR] [--commit REV] [--image NAME]\n"
 	    "      print the content tag of each image of .ferry.yaml at a commit\n"
+	    "  policy check (--semver CONSTRAINT | --regex RE | --latest [--allow RE]\n"
+	    "               | --digest TAG) [--ignore RE]... TAG...\n"
+	    "      try a tag policy on tags (TAG=UNIXTIME with --latest): each\n"
+	    "      tag's match or no, then the selected tag\n"
 	    "  oci [--insecure] [--username U --password-file F | --docker-config F]\n"
 	    "      ping HOST | tags HOST/REPO | head|get HOST/REPO:REF |\n"
 	    "      put-blob HOST/REPO FILE | put-manifest HOST/REPO:REF FILE |\n"
@@ -139,6 +143,8 @@ main(int argc, char **argv)
 		return (cli_oci(argc, argv));
 	if (strcmp(argv[0], "tag") == 0)
 		return (cli_tag(argc, argv));
+	if (strcmp(argv[0], "policy") == 0)
+		return (cli_policy(argc, argv));
 	if (strcmp(argv[0], "logs") == 0)
 		return (cli_logs(&t, argc, argv));
 	if (strcmp(argv[0], "cancel") == 0 || strcmp(argv[0], "retry") == 0)
