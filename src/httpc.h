@@ -51,13 +51,16 @@ struct httpc_header {
  * What came back. status is 0 when there was no HTTP response (transport
  * error, timeout, body over the cap); error is then a one-line message
  * (libcurl's, or "response body over N bytes"), and NULL otherwise: any
- * HTTP status, 4xx and 5xx included, is a successful exchange. body is
+ * HTTP status, 4xx and 5xx included, is a successful exchange. transient
+ * is 1 when the error is worth retrying (no connection, timeout, reset,
+ * empty reply), 0 for the rest (TLS failure, body over the cap). body is
  * NUL-terminated (never NULL). headers are those of the final response
  * (after redirects and interim 1xx responses), in order.
  */
 struct httpc_response {
 	long			 status;
 	char			*error;
+	int			 transient;
 	char			*body;
 	size_t			 len;
 	struct httpc_header	*headers;
@@ -81,6 +84,7 @@ struct httpc_req *httpc_start(struct httpc *, const struct httpc_request *,
 		    httpc_cb, void *, char **);
 void		 httpc_cancel(struct httpc *, struct httpc_req *);
 size_t		 httpc_pending(const struct httpc *);
+struct event_base *httpc_base(const struct httpc *);
 const char	*httpc_header(const struct httpc_response *, const char *);
 
 #endif
