@@ -74,6 +74,7 @@ struct ocia_op {
 	int			 tries;		/* of the current request */
 	int			 reauth;	/* challenge answered once */
 	int			 page;		/* tags pages fetched */
+	unsigned		 sent_gen;	/* token sent, 0: none */
 	int			 in_cb;
 	struct httpc_req	*req;
 	struct ocia_token	*token;		/* the one waited for */
@@ -90,6 +91,7 @@ struct ocia_token {
 	char			*key;		/* the scope it serves */
 	char			*token;
 	int64_t			 expires;
+	unsigned		 gen;		/* counts tokens stored */
 	struct httpc_req	*req;		/* a fetch in flight */
 	struct ocia		*a;
 	struct ocia_ops		 waiters;
@@ -341,13 +343,15 @@ static void
 ocia_fail(struct ocia_op *op, long status, char *msg)
 {
 	char	*s;
+	int	 requests = op->res.requests;
 
 	if (op->tries > 1) {
 		xasprintf(&s, "%s (after %d tries)", msg, op->tries);
 		free(msg);
 		msg = s;
 	}
-	free(op->res.error);
+	ocia_result_clear(&op->res);		/* nothing half-done */
+	op->res.requests = requests;
 	op->res.error = msg;
 	op->res.status = status;
 	ocia_done(op);
@@ -416,6 +420,7 @@ ocia_token_cb(struct httpc_response *resp, void *arg)
 	    &err) == 0) {
 		ocia_token_drop(t);
 		t->token = tok;
+		t->gen++;
 		t->expires = now_ms() + (ttl - OCI_PROTO_TOKEN_MARGIN) * 1000;
 		log_debug("registry: %s: token for %s, %lld s", a->registry,
 		    t->key, ttl);
@@ -513,9 +518,11 @@ ocia_send(struct ocia_op *op)
 		TAILQ_INSERT_TAIL(&a->queue, op, wentry);
 		return;
 	}
-	if (t != NULL)
+	op->sent_gen = 0;
+	if (t != NULL) {
 		xasprintf(&auth, "Authorization: Bearer %s", t->token);
-	else if (a->username != NULL) {
+		op->sent_gen = t->gen;
+	} else if (a->username != NULL) {
 		basic = oci_proto_basic(a->username, a->password);
 		xasprintf(&auth, "Authorization: %s", basic);
 		freezero_str(basic);
@@ -609,11 +616,17 @@ ocia_challenge(struct ocia_op *op, const char *hdr)
 		a->service = ch.service;
 		ch.realm = ch.service = NULL;
 		t = ocia_token_get(a, op->scope);
-		if (t->req == NULL)
-			ocia_token_drop(t);	/* rejected, or never had */
 		op->tries--;			/* the auth round is free */
-		ocia_token_wait(op, t, ch.scope != NULL ? ch.scope :
-		    op->scope);
+		if (t->req == NULL && t->token != NULL &&
+		    t->expires > now_ms() && t->gen != op->sent_gen) {
+			/* Sent before another operation got a token. */
+			ocia_send(op);
+		} else {
+			if (t->req == NULL)
+				ocia_token_drop(t);	/* it was rejected */
+			ocia_token_wait(op, t, ch.scope != NULL ? ch.scope :
+			    op->scope);
+		}
 		rc = 0;
 	} else if (ch.scheme == OCI_PROTO_BASIC && a->username != NULL &&
 	    a->realm != NULL) {
