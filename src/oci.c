@@ -30,18 +30,14 @@
 
 #include "log.h"
 #include "oci.h"
+#include "oci_proto.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define OCI_TRIES		4
 #define OCI_RETRY_MAX		10		/* seconds */
 #define OCI_BODY_MAX		(16 * 1024 * 1024)
-#define OCI_TOKEN_TTL		60		/* seconds, when absent */
-#define OCI_TOKEN_MARGIN	5		/* seconds */
-#define OCI_CONFIG_MAX		(1024 * 1024)
-#define OCI_MANIFEST_ACCEPT	\
-	"Accept: " OCI_MT_MANIFEST ", " OCI_MT_INDEX ", " \
-	OCI_MT_DOCKER_MANIFEST ", " OCI_MT_DOCKER_LIST
+#define OCI_MANIFEST_ACCEPT	"Accept: " OCI_PROTO_MANIFEST_ACCEPT
 
 struct oci_token {
 	char		*scope;		/* the scope it was asked for, or "" */
@@ -91,64 +87,6 @@ static void	resp_init(struct oci_resp *);
 static void	resp_clear(struct oci_resp *);
 static int	oci_do(struct oci_client *, const struct oci_req *,
 		    struct oci_resp *, char **);
-static void	oci_cause(const struct oci_req *, const struct oci_resp *,
-		    const char *, char **);
-
-/* Base64 (RFC 4648) for Basic auth and Docker config entries. */
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *
-b64_encode(const char *in, size_t len)
-{
-	const unsigned char	*p = (const unsigned char *)in;
-	char			*out, *o;
-	size_t			 i;
-	uint32_t		 v;
-
-	out = o = xmalloc(4 * ((len + 2) / 3) + 1);
-	for (i = 0; i < len; i += 3) {
-		v = (uint32_t)p[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		*o++ = b64[(v >> 18) & 63];
-		*o++ = b64[(v >> 12) & 63];
-		*o++ = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < len ? b64[v & 63] : '=';
-	}
-	*o = '\0';
-	return (out);
-}
-
-/* Decode base64, ignoring padding; NULL if malformed. */
-static char *
-b64_decode(const char *in, size_t *outlen)
-{
-	char		*out;
-	const char	*q;
-	size_t		 n = 0;
-	uint32_t	 v = 0;
-	int		 bits = 0;
-
-	out = xmalloc(strlen(in) + 1);
-	for (; *in != '\0' && *in != '='; in++) {
-		if ((q = strchr(b64, *in)) == NULL) {
-			freezero_str(out);
-			return (NULL);
-		}
-		v = (v << 6) | (uint32_t)(q - b64);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (char)((v >> bits) & 0xff);
-		}
-	}
-	out[n] = '\0';
-	*outlen = n;
-	return (out);
-}
 
 /*
  * Repository names: components of [a-z0-9]+ joined by ".", "_", "__" or
@@ -214,100 +152,13 @@ oci_digest_is_valid(const char *s)
 	return (strspn(s + 7, "0123456789abcdef") == 64);
 }
 
-static int
-oci_ref_check(const char *repo, const char *ref, char **cause)
-{
-	if (!oci_repo_is_valid(repo)) {
-		xasprintf(cause, "invalid repository name \"%s\"", repo);
-		return (-1);
-	}
-	if (ref != NULL && !oci_tag_is_valid(ref) &&
-	    !oci_digest_is_valid(ref)) {
-		xasprintf(cause, "invalid tag or digest \"%s\"", ref);
-		return (-1);
-	}
-	return (0);
-}
-
-static void
-oci_digest_of(const void *data, size_t len, char out[OCI_DIGEST_LEN])
-{
-	char	hex[SHA256_HEX_LEN + 1];
-
-	sha256_hex(data, len, hex);
-	snprintf(out, OCI_DIGEST_LEN, "sha256:%s", hex);
-}
-
-/*
- * Find the "user:password" of the registry in a Docker config.json: the
- * auths key may be the bare host[:port] or a URL naming it.
- */
-static int
-oci_docker_config(struct oci_client *c, const char *path, char **cause)
-{
-	json_t		*root, *auths, *v, *a;
-	json_error_t	 jerr;
-	const char	*key, *k, *enc;
-	char		*text, *dec, *colon;
-	size_t		 len, klen;
-	int		 rc = -1;
-
-	if ((text = read_file(path, OCI_CONFIG_MAX, &len, cause)) == NULL)
-		return (-1);
-	root = json_loadb(text, len, 0, &jerr);
-	freezero_str(text);
-	if (root == NULL) {
-		xasprintf(cause, "%s: line %d: %s", path, jerr.line,
-		    jerr.text);
-		return (-1);
-	}
-	auths = json_object_get(root, "auths");
-	json_object_foreach(auths, key, v) {
-		k = key;
-		if (strncmp(k, "https://", 8) == 0)
-			k += 8;
-		else if (strncmp(k, "http://", 7) == 0)
-			k += 7;
-		klen = strcspn(k, "/");
-		if (klen != strlen(c->registry) ||
-		    strncmp(k, c->registry, klen) != 0)
-			continue;
-		a = json_object_get(v, "auth");
-		if ((enc = json_string_value(a)) == NULL)
-			continue;
-		if ((dec = b64_decode(enc, &len)) == NULL ||
-		    (colon = strchr(dec, ':')) == NULL ||
-		    strlen(dec) != len) {
-			if (dec != NULL)
-				freezero_str(dec);
-			xasprintf(cause, "%s: malformed auth for %s", path,
-			    key);
-			goto out;
-		}
-		*colon = '\0';
-		c->username = xstrdup(dec);
-		c->password = xstrdup(colon + 1);
-		freezero_str(dec);
-		break;
-	}
-	if (c->username == NULL)
-		log_debug("%s: no credentials for %s, anonymous", path,
-		    c->registry);
-	rc = 0;
-out:
-	json_decref(root);
-	return (rc);
-}
-
 struct oci_client *
 oci_new(const char *registry, const struct oci_auth *auth, int insecure,
     char **cause)
 {
 	struct oci_client	*c;
 
-	if (*registry == '\0' || strlen(registry) > 255 ||
-	    strspn(registry, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(registry)) {
+	if (!oci_proto_registry_is_valid(registry)) {
 		xasprintf(cause, "invalid registry \"%s\"", registry);
 		return (NULL);
 	}
@@ -320,7 +171,8 @@ oci_new(const char *registry, const struct oci_auth *auth, int insecure,
 		c->password = xstrdup(auth->password != NULL ?
 		    auth->password : "");
 	} else if (auth != NULL && auth->docker_config != NULL) {
-		if (oci_docker_config(c, auth->docker_config, cause) == -1) {
+		if (oci_proto_docker_config(auth->docker_config, registry,
+		    &c->username, &c->password, cause) == -1) {
 			oci_free(c);
 			return (NULL);
 		}
@@ -409,6 +261,7 @@ oci_header_cb(char *p, size_t size, size_t n, void *arg)
 	struct oci_resp	*r = arg;
 	size_t		 len = size * n, nlen;
 	const char	*v, *colon;
+	char		*tmp;
 
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		free(r->location);
@@ -442,131 +295,32 @@ oci_header_cb(char *p, size_t size, size_t n, void *arg)
 		oci_set_header(&r->www_auth, v, len);
 	else if (HDR("Link"))
 		oci_set_header(&r->link, v, len);
-	else if (HDR("Retry-After") && len > 0 && len < 10 &&
-	    isdigit((unsigned char)*v))
-		r->retry_after = strtol(v, NULL, 10);
+	else if (HDR("Retry-After")) {
+		tmp = xstrndup(v, len);
+		r->retry_after = oci_proto_retry_after(tmp);
+		free(tmp);
+	}
 #undef HDR
 	return (size * n);
-}
-
-/*
- * Resolve ref (a Location or Link target, maybe relative) against base and
- * optionally append a query parameter, keeping any existing ones.
- */
-static char *
-oci_resolve(const char *base, const char *ref, const char *query)
-{
-	CURLU	*u;
-	char	*s = NULL, *out = NULL;
-
-	if ((u = curl_url()) == NULL)
-		return (NULL);
-	if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK ||
-	    (ref != NULL && curl_url_set(u, CURLUPART_URL, ref, 0) !=
-	    CURLUE_OK) ||
-	    (query != NULL && curl_url_set(u, CURLUPART_QUERY, query,
-	    CURLU_APPENDQUERY) != CURLUE_OK) ||
-	    curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
-		goto out;
-	out = xstrdup(s);
-	curl_free(s);
-out:
-	curl_url_cleanup(u);
-	return (out);
-}
-
-/* The path of a URL, without its query, for messages. */
-static char *
-oci_url_path(const char *url)
-{
-	CURLU	*u;
-	char	*s = NULL, *out;
-
-	if ((u = curl_url()) != NULL &&
-	    curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PATH, &s, 0) == CURLUE_OK) {
-		out = xstrdup(s);
-		curl_free(s);
-	} else
-		out = xstrdup("?");
-	curl_url_cleanup(u);
-	return (out);
-}
-
-/*
- * Parse one auth-param from a WWW-Authenticate challenge at *pp: name=value
- * or name="quoted, value". Returns 0 and advances, -1 at the end.
- */
-static int
-oci_auth_param(const char **pp, char **name, char **value)
-{
-	const char	*p = *pp, *s;
-	struct buf	 b;
-
-	while (*p == ' ' || *p == ',' || *p == '\t')
-		p++;
-	if (*p == '\0')
-		return (-1);
-	s = p;
-	while (*p != '\0' && *p != '=' && *p != ',' && *p != ' ')
-		p++;
-	if (*p != '=')
-		return (-1);
-	*name = xstrndup(s, p - s);
-	p++;
-	buf_init(&b);
-	buf_add(&b, "", 0);
-	if (*p == '"') {
-		for (p++; *p != '\0' && *p != '"'; p++) {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			buf_add(&b, p, 1);
-		}
-		if (*p == '"')
-			p++;
-	} else {
-		s = p;
-		while (*p != '\0' && *p != ',' && *p != ' ')
-			p++;
-		buf_add(&b, s, p - s);
-	}
-	*value = b.data;
-	*pp = p;
-	return (0);
 }
 
 /* Remember the realm and service of a Bearer challenge; the scope out. */
 static int
 oci_parse_bearer(struct oci_client *c, const char *hdr, char **scope)
 {
-	const char	*p;
-	char		*name, *value, *realm = NULL, *service = NULL;
+	struct oci_proto_challenge	ch;
 
 	*scope = NULL;
-	if (strncasecmp(hdr, "Bearer ", 7) != 0)
-		return (-1);
-	p = hdr + 7;
-	while (oci_auth_param(&p, &name, &value) == 0) {
-		if (strcasecmp(name, "realm") == 0 && realm == NULL)
-			realm = value;
-		else if (strcasecmp(name, "service") == 0 && service == NULL)
-			service = value;
-		else if (strcasecmp(name, "scope") == 0 && *scope == NULL)
-			*scope = value;
-		else
-			free(value);
-		free(name);
-	}
-	if (realm == NULL) {
-		free(service);
-		free(*scope);
-		*scope = NULL;
+	if (oci_proto_challenge_parse(hdr, &ch) == -1 ||
+	    ch.scheme != OCI_PROTO_BEARER) {
+		oci_proto_challenge_clear(&ch);
 		return (-1);
 	}
 	free(c->realm);
 	free(c->service);
-	c->realm = realm;
-	c->service = service;
+	c->realm = ch.realm;
+	c->service = ch.service;
+	*scope = ch.scope;
 	return (0);
 }
 
@@ -597,49 +351,14 @@ oci_token_fetch(struct oci_client *c, const char *scope, const char *key,
 	struct oci_req		 req;
 	struct oci_resp		 resp;
 	struct oci_token	*t = NULL;
-	json_t			*root = NULL;
-	json_error_t		 jerr;
-	const char		*tok, *s, *e;
-	char			*url = NULL, *q, *esc, *next, *path;
-	long long		 ttl = OCI_TOKEN_TTL;
+	char			*url, *path, *tok = NULL;
+	long long		 ttl;
 	size_t			 i;
-	CURL			*h = c->curl;
 
-	if (strncmp(c->realm, "https://", 8) != 0 &&
-	    !(c->insecure && strncmp(c->realm, "http://", 7) == 0)) {
-		xasprintf(cause, "registry: token realm is not https: %s",
-		    c->realm);
+	url = oci_proto_token_url(c->realm, c->service, scope, c->insecure,
+	    cause);
+	if (url == NULL)
 		return (NULL);
-	}
-	url = xstrdup(c->realm);
-	if (c->service != NULL) {
-		esc = curl_easy_escape(h, c->service, 0);
-		xasprintf(&q, "service=%s", esc);
-		curl_free(esc);
-		next = oci_resolve(url, NULL, q);
-		free(q);
-		free(url);
-		url = next;
-	}
-	for (s = scope; url != NULL && s != NULL && *s != '\0'; s = e) {
-		while (*s == ' ')
-			s++;
-		if ((e = strchr(s, ' ')) == NULL)
-			e = s + strlen(s);
-		if (e == s)
-			break;
-		esc = curl_easy_escape(h, s, e - s);
-		xasprintf(&q, "scope=%s", esc);
-		curl_free(esc);
-		next = oci_resolve(url, NULL, q);
-		free(q);
-		free(url);
-		url = next;
-	}
-	if (url == NULL) {
-		xasprintf(cause, "registry: bad token realm %s", c->realm);
-		return (NULL);
-	}
 	memset(&req, 0, sizeof req);
 	req.method = "TOKEN";		/* a GET without the registry's auth */
 	req.url = url;
@@ -647,7 +366,7 @@ oci_token_fetch(struct oci_client *c, const char *scope, const char *key,
 	if (oci_do(c, &req, &resp, cause) == -1)
 		goto out;
 	if (resp.status != 200) {
-		path = oci_url_path(c->realm);
+		path = oci_proto_url_path(c->realm);
 		xasprintf(cause, "registry: token %s: %ld%s", path,
 		    resp.status, resp.status == 401 || resp.status == 403 ?
 		    (c->username != NULL ? " (credentials rejected)" :
@@ -655,22 +374,9 @@ oci_token_fetch(struct oci_client *c, const char *scope, const char *key,
 		free(path);
 		goto out;
 	}
-	root = json_loadb(resp.body.data != NULL ? resp.body.data : "",
-	    resp.body.len, 0, &jerr);
-	tok = json_string_value(json_object_get(root, "token"));
-	if (tok == NULL || *tok == '\0')
-		tok = json_string_value(json_object_get(root,
-		    "access_token"));
-	if (tok == NULL || *tok == '\0' || strpbrk(tok, "\r\n") != NULL) {
-		xasprintf(cause, "registry: token response has no token");
+	if (oci_proto_token_parse(resp.body.data, resp.body.len, &tok, &ttl,
+	    cause) == -1)
 		goto out;
-	}
-	if (json_is_integer(json_object_get(root, "expires_in")))
-		ttl = json_integer_value(json_object_get(root, "expires_in"));
-	if (ttl < OCI_TOKEN_TTL)
-		ttl = OCI_TOKEN_TTL;
-	if (ttl > 86400)
-		ttl = 86400;
 	/* Replace an older token for this key. */
 	if (key == NULL)
 		key = scope != NULL ? scope : "";
@@ -688,12 +394,14 @@ oci_token_fetch(struct oci_client *c, const char *scope, const char *key,
 	t = &c->tokens[i];
 	if (t->token != NULL)
 		freezero_str(t->token);
-	t->token = xstrdup(tok);
-	t->expires = now_ms() + (ttl - OCI_TOKEN_MARGIN) * 1000;
+	t->token = tok;
+	tok = NULL;
+	t->expires = now_ms() + (ttl - OCI_PROTO_TOKEN_MARGIN) * 1000;
 	log_debug("registry: token for %s, %lld s", scope != NULL ?
 	    scope : "(no scope)", ttl);
 out:
-	json_decref(root);
+	if (tok != NULL)
+		freezero_str(tok);
 	resp_clear(&resp);
 	free(url);
 	return (t);
@@ -811,7 +519,7 @@ oci_do(struct oci_client *c, const struct oci_req *req,
 {
 	struct oci_token	*t, *fresh = NULL;
 	char			 errbuf[CURL_ERROR_SIZE];
-	char			*auth = NULL, *up, *enc, *scope, *path;
+	char			*auth = NULL, *basic, *scope, *path;
 	const char		*tscope;
 	int			 tries = 0, reauth = 0, token_req;
 	long			 delay;
@@ -836,13 +544,11 @@ oci_do(struct oci_client *c, const struct oci_req *req,
 			xasprintf(&auth, "Authorization: Bearer %s", t->token);
 		else if (c->username != NULL && (token_req ||
 		    c->realm == NULL)) {
-			xasprintf(&up, "%s:%s", c->username, c->password);
-			enc = b64_encode(up, strlen(up));
-			freezero_str(up);
-			xasprintf(&auth, "Authorization: Basic %s", enc);
-			freezero_str(enc);
+			basic = oci_proto_basic(c->username, c->password);
+			xasprintf(&auth, "Authorization: %s", basic);
+			freezero_str(basic);
 		}
-		path = oci_url_path(req->url);
+		path = oci_proto_url_path(req->url);
 		log_debug("registry: %s %s", token_req ? "GET" : req->method,
 		    path);
 		free(path);
@@ -875,7 +581,7 @@ oci_do(struct oci_client *c, const struct oci_req *req,
 			delay = resp->retry_after * 1000;
 		if (delay > OCI_RETRY_MAX * 1000)
 			delay = OCI_RETRY_MAX * 1000;
-		path = oci_url_path(req->url);
+		path = oci_proto_url_path(req->url);
 		if (cc != CURLE_OK)
 			log_debug("registry: %s %s: %s; retrying in %ld ms",
 			    req->method, path, errbuf[0] != '\0' ? errbuf :
@@ -889,7 +595,7 @@ oci_do(struct oci_client *c, const struct oci_req *req,
 	if (auth != NULL)
 		freezero_str(auth);
 	if (cc != CURLE_OK) {
-		path = oci_url_path(req->url);
+		path = oci_proto_url_path(req->url);
 		xasprintf(cause, "registry: %s %s: %s", token_req ? "GET" :
 		    req->method, path, errbuf[0] != '\0' ? errbuf :
 		    curl_easy_strerror(cc));
@@ -897,45 +603,6 @@ oci_do(struct oci_client *c, const struct oci_req *req,
 		return (-1);
 	}
 	return (0);
-}
-
-/*
- * Make the cause for an unexpected response: the first entry of the
- * registry's error JSON if there is one, else the status alone.
- */
-static void
-oci_cause(const struct oci_req *req, const struct oci_resp *resp,
-    const char *hint, char **cause)
-{
-	json_t		*root = NULL, *e, *d;
-	const char	*code = NULL, *msg = NULL;
-	char		*path, *detail = NULL, *dj;
-
-	if (resp->body.len > 0)
-		root = json_loadb(resp->body.data, resp->body.len, 0, NULL);
-	e = json_array_get(json_object_get(root, "errors"), 0);
-	code = json_string_value(json_object_get(e, "code"));
-	msg = json_string_value(json_object_get(e, "message"));
-	d = json_object_get(e, "detail");
-	if (json_is_string(d) && *json_string_value(d) != '\0')
-		xasprintf(&detail, " (%s)", json_string_value(d));
-	else if (d != NULL && !json_is_null(d) && (json_is_object(d) ?
-	    json_object_size(d) > 0 : json_is_array(d) ?
-	    json_array_size(d) > 0 : 1)) {
-		dj = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
-		if (dj != NULL && strlen(dj) <= 200)
-			xasprintf(&detail, " (%s)", dj);
-		free(dj);
-	}
-	path = oci_url_path(req->url);
-	xasprintf(cause, "registry: %s %s: %ld%s%s%s%s%s%s", req->method,
-	    path, resp->status, code != NULL ? " " : "",
-	    code != NULL ? code : "", msg != NULL ? ": " : "",
-	    msg != NULL ? msg : "", detail != NULL ? detail : "",
-	    hint != NULL ? hint : "");
-	free(path);
-	free(detail);
-	json_decref(root);
 }
 
 /* A cause for an unexpected status, with a hint for 401/403. */
@@ -948,7 +615,8 @@ oci_fail(struct oci_client *c, const struct oci_req *req,
 	if (resp->status == 401 || resp->status == 403)
 		hint = c->username != NULL ? " (credentials rejected)" :
 		    " (no credentials given)";
-	oci_cause(req, resp, hint, cause);
+	*cause = oci_proto_error(req->method, req->url, resp->status,
+	    resp->body.data, resp->body.len, hint);
 }
 
 int
@@ -975,15 +643,6 @@ oci_ping(struct oci_client *c, char **cause)
 	return (rc);
 }
 
-static char *
-oci_scope(const char *repo, const char *actions)
-{
-	char	*s;
-
-	xasprintf(&s, "repository:%s:%s", repo, actions);
-	return (s);
-}
-
 /* Copy a Docker-Content-Digest into out when it is a valid digest. */
 static int
 oci_take_digest(const char *hdr, char out[OCI_DIGEST_LEN])
@@ -1005,10 +664,10 @@ oci_manifest_head(struct oci_client *c, const char *repo, const char *ref,
 
 	if (mediatype != NULL)
 		*mediatype = NULL;
-	if (oci_ref_check(repo, ref, cause) == -1)
+	if (oci_proto_ref_check(repo, ref, cause) == -1)
 		return (-1);
 	xasprintf(&url, "%s/v2/%s/manifests/%s", c->base, repo, ref);
-	scope = oci_scope(repo, "pull");
+	scope = oci_proto_scope(repo, "pull");
 	memset(&req, 0, sizeof req);
 	req.method = "HEAD";
 	req.url = url;
@@ -1062,10 +721,10 @@ oci_manifest_get(struct oci_client *c, const char *repo, const char *ref,
 	*len = 0;
 	if (mediatype != NULL)
 		*mediatype = NULL;
-	if (oci_ref_check(repo, ref, cause) == -1)
+	if (oci_proto_ref_check(repo, ref, cause) == -1)
 		return (-1);
 	xasprintf(&url, "%s/v2/%s/manifests/%s", c->base, repo, ref);
-	scope = oci_scope(repo, "pull");
+	scope = oci_proto_scope(repo, "pull");
 	memset(&req, 0, sizeof req);
 	req.method = "GET";
 	req.url = url;
@@ -1082,7 +741,7 @@ oci_manifest_get(struct oci_client *c, const char *repo, const char *ref,
 		oci_fail(c, &req, &resp, cause);
 		goto out;
 	}
-	oci_digest_of(resp.body.data != NULL ? resp.body.data : "",
+	oci_proto_digest_of(resp.body.data != NULL ? resp.body.data : "",
 	    resp.body.len, digest);
 	if (oci_digest_is_valid(ref) && strcmp(ref, digest) != 0) {
 		xasprintf(cause, "registry: GET /v2/%s/manifests/%s: body "
@@ -1121,20 +780,20 @@ oci_manifest_put(struct oci_client *c, const char *repo, const char *ref,
 	char		*url, *scope;
 	int		 rc = -1;
 
-	if (oci_ref_check(repo, ref, cause) == -1)
+	if (oci_proto_ref_check(repo, ref, cause) == -1)
 		return (-1);
 	if (*mediatype == '\0' || strpbrk(mediatype, "\r\n,") != NULL) {
 		xasprintf(cause, "invalid media type");
 		return (-1);
 	}
-	oci_digest_of(body, len, digest);
+	oci_proto_digest_of(body, len, digest);
 	if (oci_digest_is_valid(ref) && strcmp(ref, digest) != 0) {
 		xasprintf(cause, "manifest has digest %s, not %s", digest,
 		    ref);
 		return (-1);
 	}
 	xasprintf(&url, "%s/v2/%s/manifests/%s", c->base, repo, ref);
-	scope = oci_scope(repo, "pull,push");
+	scope = oci_proto_scope(repo, "pull,push");
 	memset(&req, 0, sizeof req);
 	req.method = "PUT";
 	req.url = url;
@@ -1173,14 +832,14 @@ oci_blob_exists(struct oci_client *c, const char *repo, const char *digest,
 	char		*url, *scope;
 	int		 rc = -1;
 
-	if (oci_ref_check(repo, NULL, cause) == -1)
+	if (oci_proto_ref_check(repo, NULL, cause) == -1)
 		return (-1);
 	if (!oci_digest_is_valid(digest)) {
 		xasprintf(cause, "invalid digest \"%s\"", digest);
 		return (-1);
 	}
 	xasprintf(&url, "%s/v2/%s/blobs/%s", c->base, repo, digest);
-	scope = oci_scope(repo, "pull");
+	scope = oci_proto_scope(repo, "pull");
 	memset(&req, 0, sizeof req);
 	req.method = "HEAD";
 	req.url = url;
@@ -1223,7 +882,7 @@ oci_upload_open(struct oci_client *c, const char *repo, const char *scope,
 		goto out;
 	}
 	if (resp.location == NULL ||
-	    (*loc = oci_resolve(url, resp.location, NULL)) == NULL) {
+	    (*loc = oci_proto_resolve(url, resp.location, NULL)) == NULL) {
 		xasprintf(cause, "registry: POST /v2/%s/blobs/uploads/: "
 		    "no usable Location", repo);
 		goto out;
@@ -1246,7 +905,7 @@ oci_upload_close(struct oci_client *c, const char *loc, const char *scope,
 	int		 rc = -1;
 
 	xasprintf(&q, "digest=%s", digest);
-	url = oci_resolve(loc, NULL, q);
+	url = oci_proto_resolve(loc, NULL, q);
 	free(q);
 	if (url == NULL) {
 		xasprintf(cause, "registry: bad upload location");
@@ -1289,10 +948,10 @@ oci_blob_upload(struct oci_client *c, const char *repo, const void *data,
 	char	*scope, *loc = NULL;
 	int	 rc;
 
-	if (oci_ref_check(repo, NULL, cause) == -1)
+	if (oci_proto_ref_check(repo, NULL, cause) == -1)
 		return (-1);
-	oci_digest_of(data, len, digest);
-	scope = oci_scope(repo, "pull,push");
+	oci_proto_digest_of(data, len, digest);
+	scope = oci_proto_scope(repo, "pull,push");
 	rc = oci_blob_exists(c, repo, digest, cause);
 	if (rc == 0) {
 		log_debug("registry: %s has %s", repo, digest);
@@ -1325,12 +984,12 @@ oci_blob_upload_chunked(struct oci_client *c, const char *repo,
 	size_t		 off, n;
 	int		 rc;
 
-	if (oci_ref_check(repo, NULL, cause) == -1)
+	if (oci_proto_ref_check(repo, NULL, cause) == -1)
 		return (-1);
 	if (chunk == 0)
 		chunk = 5 * 1024 * 1024;
-	oci_digest_of(data, len, digest);
-	scope = oci_scope(repo, "pull,push");
+	oci_proto_digest_of(data, len, digest);
+	scope = oci_proto_scope(repo, "pull,push");
 	resp_init(&resp);
 	rc = oci_blob_exists(c, repo, digest, cause);
 	if (rc == 0 || rc == -1)
@@ -1356,7 +1015,7 @@ oci_blob_upload_chunked(struct oci_client *c, const char *repo,
 			goto out;
 		}
 		if (resp.location != NULL) {
-			if ((next = oci_resolve(loc, resp.location, NULL)) ==
+			if ((next = oci_proto_resolve(loc, resp.location, NULL)) ==
 			    NULL) {
 				xasprintf(cause, "registry: bad Location");
 				goto out;
@@ -1386,8 +1045,8 @@ oci_blob_mount(struct oci_client *c, const char *repo, const char *digest,
 	char		*url, *scope, *tscope;
 	int		 rc = -1;
 
-	if (oci_ref_check(repo, NULL, cause) == -1 ||
-	    oci_ref_check(from, NULL, cause) == -1)
+	if (oci_proto_ref_check(repo, NULL, cause) == -1 ||
+	    oci_proto_ref_check(from, NULL, cause) == -1)
 		return (-1);
 	if (!oci_digest_is_valid(digest)) {
 		xasprintf(cause, "invalid digest \"%s\"", digest);
@@ -1395,7 +1054,7 @@ oci_blob_mount(struct oci_client *c, const char *repo, const char *digest,
 	}
 	xasprintf(&url, "%s/v2/%s/blobs/uploads/?mount=%s&from=%s", c->base,
 	    repo, digest, from);
-	scope = oci_scope(repo, "pull,push");
+	scope = oci_proto_scope(repo, "pull,push");
 	xasprintf(&tscope, "%s repository:%s:pull", scope, from);
 	memset(&req, 0, sizeof req);
 	req.method = "POST";
@@ -1415,24 +1074,6 @@ oci_blob_mount(struct oci_client *c, const char *repo, const char *digest,
 	free(scope);
 	free(tscope);
 	return (rc);
-}
-
-/* The target of a `Link: <url>; rel="next"` header, resolved, or NULL. */
-static char *
-oci_link_next(const char *base, const char *link)
-{
-	const char	*s, *e;
-	char		*target, *out;
-
-	if ((s = strchr(link, '<')) == NULL ||
-	    (e = strchr(s, '>')) == NULL)
-		return (NULL);
-	if (strstr(e, "rel=\"next\"") == NULL && strstr(e, "rel=next") == NULL)
-		return (NULL);
-	target = xstrndup(s + 1, e - s - 1);
-	out = oci_resolve(base, target, NULL);
-	free(target);
-	return (out);
 }
 
 void
@@ -1459,14 +1100,14 @@ oci_tags_list(struct oci_client *c, const char *repo, char ***tagsp,
 
 	*tagsp = NULL;
 	*np = 0;
-	if (oci_ref_check(repo, NULL, cause) == -1)
+	if (oci_proto_ref_check(repo, NULL, cause) == -1)
 		return (-1);
 	if (c->page > 0)
 		xasprintf(&url, "%s/v2/%s/tags/list?n=%d", c->base, repo,
 		    c->page);
 	else
 		xasprintf(&url, "%s/v2/%s/tags/list", c->base, repo);
-	scope = oci_scope(repo, "pull");
+	scope = oci_proto_scope(repo, "pull");
 	resp_init(&resp);
 	while (url != NULL) {
 		if (++pages > 10000) {
@@ -1504,7 +1145,7 @@ oci_tags_list(struct oci_client *c, const char *repo, char ***tagsp,
 		}
 		json_decref(root);
 		root = NULL;
-		next = resp.link != NULL ? oci_link_next(url, resp.link) :
+		next = resp.link != NULL ? oci_proto_link_next(url, resp.link) :
 		    NULL;
 		free(url);
 		url = next;
