@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "api.h"
+#include "api_deploy.h"
 #include "conf.h"
 #include "headers.h"
 #include "httpd.h"
@@ -28,6 +29,7 @@
 #include "runner.h"
 #include "store.h"
 #include "util.h"
+#include "watch.h"
 #include "xmalloc.h"
 
 #define API_LIST_DEFAULT	50
@@ -51,6 +53,8 @@ struct api {
 	struct ingest			*ingest;
 	struct runner			*runner;
 	const struct conf		*conf;
+	struct api_deploy		*deploy;	/* may be NULL */
+	struct watch			*watch;		/* may be NULL */
 	LIST_HEAD(, api_follow)		 follows;
 	int				 stopping;
 };
@@ -69,6 +73,14 @@ api_new(struct event_base *base, struct store *store, struct ingest *ingest,
 	api->conf = conf;
 	LIST_INIT(&api->follows);
 	return (api);
+}
+
+/* The environments and releases part, and the watch's metrics. */
+void
+api_set_deploy(struct api *api, struct api_deploy *ad, struct watch *w)
+{
+	api->deploy = ad;
+	api->watch = w;
 }
 
 void
@@ -501,6 +513,8 @@ api_v1(struct api *api, struct httpd_req *req, const char *rest)
 			return;
 		}
 	}
+	if (api->deploy != NULL && api_deploy_route(api->deploy, req, rest))
+		return;
 	httpd_reply_error(req, 404, "no API endpoint %.100s", rest);
 }
 
@@ -520,6 +534,13 @@ api_head_cb(const struct httpd_req *req, void *arg, const char **msg)
 		*msg = "webhooks are delivered with POST";
 		return (405);
 	}
+	if (strncmp(path, "/hooks/registry/", 16) == 0) {
+		if (api->deploy == NULL) {
+			*msg = "no such registry hook";
+			return (404);
+		}
+		return (api_deploy_head(api->deploy, req, path + 16, msg));
+	}
 	if (strchr(path + 7, '/') != NULL ||
 	    conf_project_find(api->conf, path + 7) == NULL) {
 		*msg = "no such project";
@@ -537,6 +558,11 @@ api_request_cb(struct httpd_req *req, void *arg)
 	json_t		*o;
 	char		*s;
 
+	if (strncmp(path, "/hooks/registry/", 16) == 0 &&
+	    api->deploy != NULL) {
+		api_deploy_registry_hook(api->deploy, req, path + 16);
+		return;
+	}
 	if (strncmp(path, "/hooks/", 7) == 0 && path[7] != '\0' &&
 	    strchr(path + 7, '/') == NULL) {
 		ingest_hook(api->ingest, req, path + 7);
@@ -549,10 +575,16 @@ api_request_cb(struct httpd_req *req, void *arg)
 		return;
 	}
 	if (strcmp(path, "/metrics") == 0) {
+		struct buf b;
 		s = ingest_metrics(api->ingest);
-		httpd_reply(req, 200, "text/plain; version=0.0.4", s,
-		    strlen(s));
+		buf_init(&b);
+		buf_addstr(&b, s);
 		free(s);
+		if (api->watch != NULL)
+			watch_metrics(api->watch, &b);
+		httpd_reply(req, 200, "text/plain; version=0.0.4", b.data,
+		    b.len);
+		buf_free(&b);
 		return;
 	}
 	if (strncmp(path, "/api/v1/", 8) == 0) {

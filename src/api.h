@@ -7,6 +7,8 @@
 #define API_H
 
 struct api;
+struct api_deploy;
+struct watch;
 struct conf;
 struct httpd_req;
 struct ingest;
@@ -19,6 +21,8 @@ struct api	*api_new(struct event_base *, struct store *, struct ingest *,
 		     struct runner *, const struct conf *);
 void		 api_shutdown(struct api *);
 void		 api_set_conf(struct api *, const struct conf *);
+void		 api_set_deploy(struct api *, struct api_deploy *,
+		     struct watch *);
 void		 api_request_cb(struct httpd_req *, void *);
 int		 api_head_cb(const struct httpd_req *, void *, const char **);
 void		 api_free(struct api *);

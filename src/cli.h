@@ -2,6 +2,8 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <stddef.h>
+
 /* Where the API is: a UNIX socket, or a URL with a bearer token. */
 struct cli_target {
 	const char	*config;
@@ -9,6 +11,18 @@ struct cli_target {
 	const char	*url;
 	const char	*token;
 };
+
+struct json_t;
+
+/* API helpers (cli_runs.c): a 2xx reply's JSON, or NULL after a message. */
+struct json_t	*cli_request(const struct cli_target *, const char *,
+		    const char *, const char *);
+struct json_t	*cli_get(const struct cli_target *, const char *);
+int		 cli_get_text(const struct cli_target *, const char *,
+		    const char *);
+void		 cli_print_json(struct json_t *);
+void		 cli_time(struct json_t *, char *, size_t);
+const char	*cli_str(struct json_t *, const char *);
 
 int	cli_webhook_inspect(int, char **);
 int	cli_webhook_sign(int, char **);
@@ -26,5 +40,10 @@ int	cli_run_image(int, char **);
 int	cli_bundle(int, char **);
 int	cli_artifacts(const struct cli_target *, int, char **);
 int	cli_policy(int, char **);
+int	cli_environments(const struct cli_target *, int, char **);
+int	cli_releases(const struct cli_target *, int, char **);
+int	cli_release_show(const struct cli_target *, int, char **);
+int	cli_release_decide(const struct cli_target *, int, char **);
+int	cli_env_action(const struct cli_target *, int, char **);
 
 #endif

@@ -22,7 +22,6 @@
 
 static const char	*cli_duration(json_t *, json_t *, char *, size_t);
 static const char	*cli_stage_duration(json_t *, char *, size_t);
-static const char	*cli_str(json_t *, const char *);
 static void		 cli_print_stages(json_t *);
 
 struct cli_buf {
@@ -102,7 +101,7 @@ cli_curl(const struct cli_target *t, const char *path,
  * GET path from the API. Returns the parsed JSON reply of a 2xx answer;
  * otherwise prints the API's error and returns NULL.
  */
-static json_t *
+json_t *
 cli_request(const struct cli_target *t, const char *method, const char *path,
     const char *body)
 {
@@ -152,13 +151,13 @@ cli_request(const struct cli_target *t, const char *method, const char *path,
 	return (o);
 }
 
-static json_t *
+json_t *
 cli_get(const struct cli_target *t, const char *path)
 {
 	return (cli_request(t, "GET", path, NULL));
 }
 
-static void
+void
 cli_print_json(json_t *o)
 {
 	char	*s;
@@ -168,7 +167,7 @@ cli_print_json(json_t *o)
 	free(s);
 }
 
-static void
+void
 cli_time(json_t *ms, char *buf, size_t len)
 {
 	time_t		 t = (time_t)(json_integer_value(ms) / 1000);
@@ -183,7 +182,7 @@ cli_time(json_t *ms, char *buf, size_t len)
  * escape sequences) become "?". Returns one of a few rotating static
  * buffers, so several calls may appear in one printf.
  */
-static const char *
+const char *
 cli_str(json_t *o, const char *key)
 {
 	static char	 bufs[8][256];
@@ -406,23 +405,22 @@ cli_run_show(const struct cli_target *t, int argc, char **argv)
 	return (0);
 }
 
-/* Print a stage's log; with follow, stream it until the stage ends. */
-static int
-cli_log(const struct cli_target *t, long long run, const char *stage,
-    int follow)
+/*
+ * GET path of the API (a plain text body) to stdout. Returns 0, or 1 after
+ * saying why not; a 404 prints missing instead of the API's message.
+ */
+int
+cli_get_text(const struct cli_target *t, const char *path,
+    const char *missing)
 {
 	struct curl_slist	*hdrs = NULL;
 	CURL			*curl;
 	CURLcode		 cc;
-	char			*url, *sock = NULL, *path;
+	char			*url, *sock = NULL;
 	char			 errbuf[CURL_ERROR_SIZE];
 	long			 code = 0;
 
-	xasprintf(&path, "/api/v1/runs/%lld/logs/%s%s", run, stage,
-	    follow ? "?follow=1" : "");
-	curl = cli_curl(t, path, &hdrs, &url, &sock);
-	free(path);
-	if (curl == NULL)
+	if ((curl = cli_curl(t, path, &hdrs, &url, &sock)) == NULL)
 		return (1);
 	errbuf[0] = '\0';
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
@@ -432,8 +430,7 @@ cli_log(const struct cli_target *t, long long run, const char *stage,
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 	if (cc != CURLE_OK) {
 		if (code == 404)
-			fprintf(stderr, "ferry: no log for stage %s of run "
-			    "%lld (yet)\n", stage, run);
+			fprintf(stderr, "ferry: %s\n", missing);
 		else
 			fprintf(stderr, "ferry: %s\n", errbuf[0] ? errbuf :
 			    curl_easy_strerror(cc));
@@ -444,6 +441,24 @@ cli_log(const struct cli_target *t, long long run, const char *stage,
 	free(url);
 	free(sock);
 	return (cc == CURLE_OK ? 0 : 1);
+}
+
+/* Print a stage's log; with follow, stream it until the stage ends. */
+static int
+cli_log(const struct cli_target *t, long long run, const char *stage,
+    int follow)
+{
+	char	*path, *missing;
+	int	 rc;
+
+	xasprintf(&path, "/api/v1/runs/%lld/logs/%s%s", run, stage,
+	    follow ? "?follow=1" : "");
+	xasprintf(&missing, "no log for stage %s of run %lld (yet)", stage,
+	    run);
+	rc = cli_get_text(t, path, missing);
+	free(path);
+	free(missing);
+	return (rc);
 }
 
 /* Whether a run's state is final. */

@@ -867,6 +867,13 @@ conf_registry_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	if (strcmp(key, "insecure") == 0)
 		return (conf_bool(p, v, key, &rg->insecure));
+	if (strcmp(key, "max_requests") == 0) {
+		long long n;
+		if (conf_number(p, v, key, 1, 256, &n) != 0)
+			return (-1);
+		rg->max_requests = (int)n;
+		return (0);
+	}
 	if (strcmp(key, "password_file") == 0) {
 		if ((path = conf_string(p, v, key)) == NULL)
 			return (-1);
@@ -883,7 +890,7 @@ conf_registry_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (0);
 	}
 	conf_error(p, k, "unknown registry key \"%s\" (expected host, "
-	    "username, password_file or insecure)", key);
+	    "username, password_file, insecure or max_requests)", key);
 	return (-1);
 }
 
@@ -945,6 +952,10 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		}
 		return (rc);
 	}
+	if (strcmp(key, "environments") == 0)
+		return (conf_environments(p, v));
+	if (strcmp(key, "registry_hooks") == 0)
+		return (conf_registry_hooks(p, v));
 	if (strcmp(key, "projects") == 0) {
 		if (v->type != YAML_SEQUENCE_NODE) {
 			conf_error(p, v, "projects: expected a list, found %s",
@@ -981,8 +992,8 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (rc);
 	}
 	conf_error(p, k, "unknown key \"%s\" (expected listen, state_dir, "
-	    "ready_file, api, limits, store, executor, registries or "
-	    "projects)", key);
+	    "ready_file, api, limits, store, executor, registries, "
+	    "projects, environments or registry_hooks)", key);
 	return (-1);
 }
 
@@ -1189,6 +1200,7 @@ conf_free(struct conf *conf)
 	for (i = 0; i < conf->nprojects; i++)
 		conf_project_free(&conf->projects[i]);
 	free(conf->projects);
+	conf_environments_free(conf);
 	conf_strings_free(conf->warnings, conf->nwarnings, 0);
 	free(conf);
 }

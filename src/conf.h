@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct handler;
+struct policy_spec;
 
 #define CONF_DEFAULT_PATH	"/etc/ferry/ferry.yaml"
 
@@ -75,6 +76,72 @@ struct conf_registry {
 	char	*username;
 	char	*password;		/* from password_file; wiped on free */
 	int	 insecure;		/* plain http */
+	int	 max_requests;		/* at once, by the watch; 0: 4 */
+};
+
+/* A tag policy, as written; policy.h compiles it. */
+struct conf_policy {
+	char	*kind;			/* semver, regex, latest, digest */
+	char	*semver;		/* constraint */
+	char	*allow;			/* ERE */
+	char	*ignore;		/* EREs, one per line */
+	char	*tag;			/* the mutable tag to follow */
+};
+
+#define CONF_DRIVER_GITOPS	1
+#define CONF_DRIVER_ARGOCD	2
+#define CONF_DRIVER_COMMAND	3
+
+/*
+ * An environment: the artifact repository the registry watch follows, the
+ * policy choosing among its tags, how a release gets in (automatically or
+ * by approval) and the driver that deploys it.
+ */
+struct conf_environment {
+	char			*name;
+	char			*repository;	/* host[:port]/path */
+	char			*registry;	/* host[:port] */
+	char			*repo_path;	/* path */
+	struct conf_policy	 policy;
+	int			 manual;	/* mode: manual */
+	int			 require_acceptance;
+	int			 approvals;	/* needed, manual mode */
+	char			**approvers;	/* chat user ids */
+	size_t			 napprovers;
+	int64_t			 deadline_ms;	/* awaiting approval */
+	int64_t			 poll_ms;	/* 0: notifications only */
+	int			 driver;	/* CONF_DRIVER_* */
+	int64_t			 deploy_timeout_ms;
+	/* gitops */
+	char			*gitops_repo;
+	char			*gitops_branch;
+	char			*gitops_file;
+	char			*gitops_key;
+	char			*gitops_value;	/* tag, digest, reference */
+	char			*gitops_author;
+	char			*token_file;
+	char			*username;
+	char			*password_file;
+	char			*ssh_key_file;
+	/* argocd */
+	char			*argocd_app;
+	char			*argocd_namespace;
+	char			*argocd_server;
+	char			*argocd_ca_file;
+	char			*argocd_token_file;
+	int			 argocd_insecure;
+	int			 argocd_wait;
+	/* command */
+	char			**command;	/* argv */
+	size_t			 ncommand;
+};
+
+/* An endpoint for registry notifications: POST /hooks/registry/<name>. */
+struct conf_registry_hook {
+	char	*name;
+	char	*header;		/* carries the secret */
+	char	*secret;		/* wiped on free */
+	size_t	 secretlen;
 };
 
 struct conf {
@@ -104,6 +171,10 @@ struct conf {
 	size_t			 nprojects;
 	struct conf_registry	*registries;
 	size_t			 nregistries;
+	struct conf_environment	*environments;
+	size_t			 nenvironments;
+	struct conf_registry_hook *registry_hooks;
+	size_t			 nregistry_hooks;
 	char			**warnings;	/* for -n and the log */
 	size_t			 nwarnings;
 };
@@ -115,5 +186,13 @@ const struct conf_project *conf_project_find(const struct conf *,
 int		 conf_project_triggers(const struct conf_project *, int,
 		     const char *, const char **);
 char		*conf_path(const struct conf *, const char *);
+const struct conf_environment *conf_environment_find(const struct conf *,
+		     const char *);
+const struct conf_registry_hook *conf_registry_hook_find(const struct conf *,
+		     const char *);
+const struct conf_registry *conf_registry_find(const struct conf *,
+		     const char *);
+int		 conf_policy_spec(const struct conf_policy *,
+		     struct policy_spec *);
 
 #endif

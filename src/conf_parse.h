@@ -48,4 +48,9 @@ int		 conf_mapping(struct conf_parse *, yaml_node_t *, const char *,
 char		*conf_read_secret(struct conf_parse *, yaml_node_t *,
 		     const char *, size_t *);
 
+/* conf_env.c */
+int		 conf_environments(struct conf_parse *, yaml_node_t *);
+int		 conf_registry_hooks(struct conf_parse *, yaml_node_t *);
+void		 conf_environments_free(struct conf *);
+
 #endif

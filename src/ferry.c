@@ -65,6 +65,14 @@ ferry_usage(FILE *f)
 	    "      put-blob HOST/REPO FILE | put-manifest HOST/REPO:REF FILE |\n"
 	    "      blob HOST/REPO@DIGEST | mount HOST/REPO DIGEST FROM-REPO\n"
 	    "      talk to an OCI registry by hand\n"
+	    "  environments [--json]            environments and what runs there\n"
+	    "  releases [ENV] [--json]          releases, newest first\n"
+	    "  release show|log RELEASE\n"
+	    "  approve|reject RELEASE [--by NAME] [--reason TEXT]\n"
+	    "  deploy ENV VERSION [--wait]      deploy a tag of ENV's repository\n"
+	    "  rollback ENV [--wait]            deploy what ran before\n"
+	    "  pause|resume ENV                 stop or restart automatic deployment\n"
+	    "  check ENV                        ask the registry now\n"
 	    "  version\n"
 	    "\n"
 	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
@@ -151,6 +159,19 @@ main(int argc, char **argv)
 		return (cli_run_action(&t, argc, argv));
 	if (strcmp(argv[0], "trigger") == 0)
 		return (cli_trigger(&t, argc, argv));
+	if (strcmp(argv[0], "environments") == 0 ||
+	    strcmp(argv[0], "envs") == 0)
+		return (cli_environments(&t, argc, argv));
+	if (strcmp(argv[0], "releases") == 0)
+		return (cli_releases(&t, argc, argv));
+	if (strcmp(argv[0], "release") == 0)
+		return (cli_release_show(&t, argc, argv));
+	if (strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "reject") == 0)
+		return (cli_release_decide(&t, argc, argv));
+	if (strcmp(argv[0], "deploy") == 0 || strcmp(argv[0], "rollback") ==
+	    0 || strcmp(argv[0], "pause") == 0 || strcmp(argv[0], "resume") ==
+	    0 || strcmp(argv[0], "check") == 0)
+		return (cli_env_action(&t, argc, argv));
 	fprintf(stderr, "ferry: unknown command \"%s\"\n", argv[0]);
 	ferry_usage(stderr);
 	return (2);

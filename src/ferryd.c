@@ -25,7 +25,11 @@
 #include "ferryd.h"
 #include "httpd.h"
 #include "exec.h"
+#include "httpc.h"
 #include "ingest.h"
+#include "api_deploy.h"
+#include "release.h"
+#include "watch.h"
 #include "runner.h"
 #include "store.h"
 #include "util.h"
@@ -39,6 +43,10 @@ static struct httpd		*ferryd_httpd;
 static struct ingest		*ferryd_ingest;
 static struct api		*ferryd_api;
 static struct runner		*ferryd_runner;
+static struct httpc		*ferryd_httpc;
+static struct release_mgr	*ferryd_release;
+static struct watch		*ferryd_watch;
+static struct api_deploy	*ferryd_api_deploy;
 static struct event		*ferryd_drain_ev;
 static int			 ferryd_drain_ticks;
 static const char		*ferryd_conf_path = CONF_DEFAULT_PATH;
@@ -106,9 +114,17 @@ ferryd_stop_cb(evutil_socket_t sig, short what, void *arg)
 	httpd_stop_listening(ferryd_httpd);
 	httpd_set_stopping(ferryd_httpd);
 	runner_shutdown(ferryd_runner);
+	release_shutdown(ferryd_release);
 	api_shutdown(ferryd_api);
 	ferryd_drain_ev = evtimer_new(ferryd_base, ferryd_drain_cb, NULL);
 	ferryd_drain_cb(-1, 0, NULL);
+}
+
+/* An acceptance result was recorded: a release may be waiting for it. */
+static void
+ferryd_acceptance_cb(void *arg)
+{
+	release_kick(ferryd_release);
 }
 
 static void
@@ -133,12 +149,16 @@ ferryd_reload_cb(evutil_socket_t sig, short what, void *arg)
 	ingest_flush(ferryd_ingest);
 	ingest_set_conf(ferryd_ingest, conf);
 	api_set_conf(ferryd_api, conf);
+	api_deploy_set_conf(ferryd_api_deploy, conf);
+	release_set_conf(ferryd_release, conf);
+	watch_set_conf(ferryd_watch, conf);
 	runner_set_conf(ferryd_runner, conf);
 	ferryd_limits(conf, &limits);
 	httpd_set_limits(ferryd_httpd, &limits);
 	conf_free(ferryd_conf);
 	ferryd_conf = conf;
-	log_info("configuration reloaded: %zu projects", conf->nprojects);
+	log_info("configuration reloaded: %zu projects, %zu environments",
+	    conf->nprojects, conf->nenvironments);
 	sd_notify(0, "READY=1");
 }
 
@@ -210,6 +230,15 @@ main(int argc, char **argv)
 	    ferryd_conf);
 	ferryd_api = api_new(ferryd_base, store, ferryd_ingest, ferryd_runner,
 	    ferryd_conf);
+	if ((ferryd_httpc = httpc_new(ferryd_base, &cause)) == NULL)
+		fatalx("http client: %s", cause);
+	ferryd_release = release_new(ferryd_base, store, ferryd_conf);
+	runner_set_acceptance_cb(ferryd_runner, ferryd_acceptance_cb, NULL);
+	ferryd_watch = watch_new(ferryd_base, ferryd_httpc, store,
+	    ferryd_release, ferryd_conf);
+	ferryd_api_deploy = api_deploy_new(store, ferryd_release,
+	    ferryd_watch, ferryd_conf);
+	api_set_deploy(ferryd_api, ferryd_api_deploy, ferryd_watch);
 	ferryd_limits(ferryd_conf, &limits);
 	ferryd_httpd = httpd_new(ferryd_base, &limits, api_request_cb,
 	    ferryd_api);
@@ -239,7 +268,8 @@ main(int argc, char **argv)
 		ferryd_write_ready(ferryd_conf->ready_file, addrs);
 	sd_notifyf(0, "READY=1\nSTATUS=listening on %s", addrs);
 	free(addrs);
-	log_info("ready: %zu projects", ferryd_conf->nprojects);
+	log_info("ready: %zu projects, %zu environments",
+	    ferryd_conf->nprojects, ferryd_conf->nenvironments);
 	runner_kick(ferryd_runner);
 
 	event_base_dispatch(ferryd_base);
@@ -247,7 +277,11 @@ main(int argc, char **argv)
 	ingest_free(ferryd_ingest);
 	api_free(ferryd_api);		/* ends streams: before httpd goes */
 	httpd_free(ferryd_httpd);
+	watch_free(ferryd_watch);
+	api_deploy_free(ferryd_api_deploy);
+	httpc_free(ferryd_httpc);
 	exec_shutdown();
+	release_free(ferryd_release);
 	runner_free(ferryd_runner);
 	event_free(ev_term);
 	event_free(ev_int);

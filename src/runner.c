@@ -99,6 +99,8 @@ struct runner {
 	LIST_HEAD(, runner_run)		 runs;
 	int				 nruns;
 	int				 stopping;
+	void				(*acceptance_cb)(void *);
+	void				*acceptance_arg;
 };
 
 static void	runner_next_stage(struct runner_run *);
@@ -162,6 +164,14 @@ runner_new(struct event_base *base, struct store *store,
 	runner_sweep_stale(work);
 	free(work);
 	return (r);
+}
+
+/* Called after an acceptance result is recorded (releases wait on it). */
+void
+runner_set_acceptance_cb(struct runner *r, void (*cb)(void *), void *arg)
+{
+	r->acceptance_cb = cb;
+	r->acceptance_arg = arg;
 }
 
 void
@@ -474,11 +484,13 @@ runner_stage_done(struct exec_job *job, int status, int timed_out,
 	free(out);
 	if (strcmp(st->name, "acceptance") == 0 && !canceled) {
 		/* The gate for promotion: kept against the bundle's digest. */
-		if (run->bundle_digest != NULL)
+		if (run->bundle_digest != NULL) {
 			store_acceptance_set(r->store, run->bundle_digest,
 			    run->id, strcmp(state, "success") == 0 ? "passed" :
 			    "failed");
-		else
+			if (r->acceptance_cb != NULL)
+				r->acceptance_cb(r->acceptance_arg);
+		} else
 			runner_note(run, st->name, "no bundle output before "
 			    "acceptance: its result is not recorded");
 	}
@@ -711,7 +723,8 @@ runner_argv_add(char ***argv, size_t *n, const char *s)
 }
 
 /* The ferry binary: executor.ferry, else the one beside ferryd. */
-static char *
+/* The ferry binary next to ferryd, unless the configuration names one. */
+char *
 runner_ferry_path(const struct conf *conf)
 {
 	char	 self[PATH_MAX], *slash, *p;

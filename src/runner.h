@@ -17,12 +17,15 @@ struct runner	*runner_new(struct event_base *, struct store *,
 		     const struct conf *);
 void		 runner_set_conf(struct runner *, const struct conf *);
 void		 runner_kick(struct runner *);
+void		 runner_set_acceptance_cb(struct runner *, void (*)(void *),
+		     void *);
 int		 runner_cancel(struct runner *, int64_t, char **);
 int64_t		 runner_retry(struct runner *, int64_t, char **);
 int64_t		 runner_trigger(struct runner *, const char *, const char *,
 		     char **);
 int		 runner_stage_open(struct runner *, int64_t, const char *);
 char		*runner_log_path(const struct conf *, int64_t, const char *);
+char		*runner_ferry_path(const struct conf *);
 void		 runner_shutdown(struct runner *);
 void		 runner_free(struct runner *);
 

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -132,7 +133,50 @@ static const char *store_migrations[] = {
 	"  result TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (digest, run_id)) WITHOUT ROWID;",
+
+	/* 4: the registry watch, releases and approvals. */
+	"CREATE TABLE watch_state ("
+	"  env TEXT PRIMARY KEY,"
+	"  etag TEXT,"
+	"  checked_at INTEGER,"
+	"  error TEXT,"
+	"  failures INTEGER NOT NULL DEFAULT 0,"
+	"  paused INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE TABLE watch_tags ("
+	"  env TEXT NOT NULL,"
+	"  tag TEXT NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  created INTEGER,"
+	"  seen_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (env, tag)) WITHOUT ROWID;"
+	"CREATE TABLE releases ("
+	"  id INTEGER PRIMARY KEY,"
+	"  env TEXT NOT NULL,"
+	"  repository TEXT NOT NULL,"
+	"  tag TEXT NOT NULL,"
+	"  digest TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  approvals_needed INTEGER NOT NULL DEFAULT 0,"
+	"  deadline INTEGER,"
+	"  rollback_of INTEGER,"
+	"  requested_by TEXT,"
+	"  result TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  deployed_at INTEGER);"
+	"CREATE INDEX releases_env ON releases (env, id);"
+	"CREATE TABLE approvals ("
+	"  release_id INTEGER NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  via TEXT NOT NULL,"
+	"  decision TEXT NOT NULL,"
+	"  reason TEXT,"
+	"  at INTEGER NOT NULL,"
+	"  PRIMARY KEY (release_id, who)) WITHOUT ROWID;",
 };
+
 
 struct store {
 	sqlite3		*db;
@@ -143,7 +187,7 @@ struct store {
 static int	store_run_supersede_others(struct store *, int64_t,
 		    const char *, const char *, int64_t);
 
-static void
+void
 store_log_error(struct store *st, const char *what)
 {
 	log_warnx("store: %s: %s", what, sqlite3_errmsg(st->db));
@@ -247,6 +291,55 @@ store_open(const char *path, int sync_full, char **cause)
 	return (st);
 }
 
+/* The connection, for the store's other files (store_int.h). */
+sqlite3 *
+store_db(struct store *st)
+{
+	return (st->db);
+}
+
+/*
+ * Run a query with text ('s') and integer ('i') parameters and return its
+ * rows as a JSON array of objects keyed by column name; NULL on error.
+ */
+json_t *
+store_query_json(struct store *st, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt	*s;
+	va_list		 ap;
+	json_t		*a, *o;
+	int		 i, n, rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		store_log_error(st, sql);
+		return (NULL);
+	}
+	va_start(ap, fmt);
+	for (i = 0; fmt[i] != '\0'; i++) {
+		if (fmt[i] == 's')
+			store_bind_text(s, i + 1, va_arg(ap, const char *));
+		else
+			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	a = json_array();
+	n = sqlite3_column_count(s);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		o = json_object();
+		for (i = 0; i < n; i++)
+			json_object_set_new(o, sqlite3_column_name(s, i),
+			    store_column_json(s, i));
+		json_array_append_new(a, o);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		store_log_error(st, sql);
+		json_decref(a);
+		return (NULL);
+	}
+	return (a);
+}
+
 void
 store_close(struct store *st)
 {
@@ -303,7 +396,7 @@ store_rollback(struct store *st)
 	st->in_tx = 0;
 }
 
-static void
+void
 store_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v == NULL)
@@ -429,7 +522,7 @@ store_run_requeue(struct store *st, int64_t id, const char *project,
 	return (1);
 }
 
-static json_t *
+json_t *
 store_column_json(sqlite3_stmt *s, int i)
 {
 	switch (sqlite3_column_type(s, i)) {
@@ -549,7 +642,7 @@ store_stats(struct store *st)
 }
 
 /* Run a one-off statement with text and integer parameters. */
-static int
+int
 store_exec_args(struct store *st, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt	*s;

@@ -71,4 +71,54 @@ int		 store_acceptance_set(struct store *, const char *, int64_t,
 		     const char *);
 struct json_t	*store_artifacts_list(struct store *, const char *, int);
 
+/* A new release; every string is borrowed. */
+struct store_release_new {
+	const char	*env;
+	const char	*repository;	/* host/path */
+	const char	*tag;
+	const char	*digest;
+	const char	*source;	/* watch, manual, rollback */
+	const char	*state;
+	const char	*reason;
+	const char	*requested_by;
+	int		 approvals_needed;
+	int64_t		 deadline;	/* ms since the epoch, 0: none */
+	int64_t		 rollback_of;
+};
+
+/* store_release.c */
+int64_t		 store_release_add(struct store *,
+		     const struct store_release_new *);
+int		 store_release_set_state(struct store *, int64_t,
+		     const char *, const char *);
+int		 store_release_set_result(struct store *, int64_t,
+		     const char *);
+int		 store_release_set_digest(struct store *, int64_t,
+		     const char *);
+int		 store_release_set_deadline(struct store *, int64_t, int64_t);
+struct json_t	*store_release_get(struct store *, int64_t);
+struct json_t	*store_releases_list(struct store *, const char *, int);
+struct json_t	*store_releases_open(struct store *, const char *);
+struct json_t	*store_releases_deployed(struct store *, const char *, int);
+struct json_t	*store_releases_in_state(struct store *, const char *);
+int64_t		 store_release_seen(struct store *, const char *,
+		     const char *, const char *);
+int64_t		 store_release_deploying(struct store *, const char *);
+int		 store_releases_supersede(struct store *, const char *,
+		     int64_t);
+int		 store_approval_add(struct store *, int64_t, const char *,
+		     const char *, const char *, const char *);
+int		 store_approvals_count(struct store *, int64_t);
+int		 store_acceptance_result(struct store *, const char *);
+struct json_t	*store_watch_get(struct store *, const char *);
+int		 store_watch_set(struct store *, const char *, const char *,
+		     const char *, int);
+int		 store_watch_pause(struct store *, const char *, int);
+int		 store_watch_tag_get(struct store *, const char *,
+		     const char *, char *, size_t, long long *);
+int		 store_watch_tag_forget(struct store *, const char *,
+		     const char *);
+int		 store_watch_tag_set(struct store *, const char *,
+		     const char *, const char *, long long);
+
 #endif

@@ -16,6 +16,12 @@ struct buf {
 	size_t	 cap;
 };
 
+/* A NULL-terminated vector of strings (argv, envp) that owns them. */
+struct strv {
+	char	**v;
+	size_t	  n;
+};
+
 void	 hex_encode(const unsigned char *, size_t, char *);
 int	 hex_decode(const char *, size_t, unsigned char *, size_t);
 int	 hmac_sha256(const void *, size_t, const void *, size_t,
@@ -37,6 +43,10 @@ void	 buf_add_json_str(struct buf *, const char *);
 void	 buf_add_int(struct buf *, long long);
 void	 buf_free(struct buf *);
 int64_t	 now_ms(void);
+void	 strv_add(struct strv *, const char *);
+void	 strv_addf(struct strv *, const char *, ...)
+	     __attribute__((__format__(__printf__, 2, 3)));
+void	 strv_free(struct strv *);
 int	 remove_tree(const char *);
 int	 mkdirs(const char *, mode_t);
 char	*base64_encode(const void *, size_t);
