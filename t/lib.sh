@@ -150,8 +150,10 @@ free_port() {
 }
 
 # registry_start [HTPASSWD]: a real docker-registry on 127.0.0.1, storage in
-# $T_TRASH/reg, with Basic auth when an htpasswd file is given. Sets REG
-# (host:port) and REG_PID; returns 1 with REASON set when it cannot start.
+# $T_TRASH/reg, with Basic auth when an htpasswd file is given, and sending
+# its notifications to REG_NOTIFY_URL (with "Bearer $REG_NOTIFY_SECRET")
+# when that is set. Sets REG (host:port) and REG_PID; returns 1 with REASON
+# set when it cannot start.
 registry_start() {
 	test -n "${REG:-}" || REG=127.0.0.1:$(free_port)
 	{
@@ -160,6 +162,19 @@ registry_start() {
 		echo "storage: {filesystem: {rootdirectory: $T_TRASH/reg}, delete: {enabled: true}}"
 		echo "http: {addr: $REG}"
 		test -z "${1:-}" || echo "auth: {htpasswd: {realm: ferry-test, path: $1}}"
+		# Its own notifications, to ferryd, when the test asks for them.
+		if test -n "${REG_NOTIFY_URL:-}"
+		then
+			echo "notifications:"
+			echo "  endpoints:"
+			echo "    - name: ferry"
+			echo "      url: $REG_NOTIFY_URL"
+			echo "      headers: {Authorization: [\"Bearer $REG_NOTIFY_SECRET\"]}"
+			echo "      timeout: 2s"
+			echo "      threshold: 3"
+			echo "      backoff: 1s"
+			echo "      ignoredmediatypes: [application/octet-stream]"
+		fi
 	} >reg.yml
 	docker-registry serve reg.yml >>registry.log 2>&1 &
 	REG_PID=$!
