@@ -61,6 +61,11 @@ ferry_usage(FILE *f)
 	    "      put-blob HOST/REPO FILE | put-manifest HOST/REPO:REF FILE |\n"
 	    "      blob HOST/REPO@DIGEST | mount HOST/REPO DIGEST FROM-REPO\n"
 	    "      talk to an OCI registry by hand\n"
+	    "  gitops set --repo URL --file PATH --key KEY --value VALUE\n"
+	    "      [--branch B] [--message M] [--author 'Name <email>'] [--work-dir D]\n"
+	    "      [--token-file F | --username U --password-file F | --ssh-key-file F]\n"
+	    "      set one YAML scalar in a file of a GitOps repository in place,\n"
+	    "      commit and push it (the gitops deploy driver)\n"
 	    "  version\n"
 	    "\n"
 	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
@@ -139,6 +144,8 @@ main(int argc, char **argv)
 		return (cli_oci(argc, argv));
 	if (strcmp(argv[0], "tag") == 0)
 		return (cli_tag(argc, argv));
+	if (strcmp(argv[0], "gitops") == 0)
+		return (cli_gitops(argc, argv));
 	if (strcmp(argv[0], "logs") == 0)
 		return (cli_logs(&t, argc, argv));
 	if (strcmp(argv[0], "cancel") == 0 || strcmp(argv[0], "retry") == 0)
