@@ -73,6 +73,11 @@ ferry_usage(FILE *f)
 	    "  rollback ENV [--wait]            deploy what ran before\n"
 	    "  pause|resume ENV                 stop or restart automatic deployment\n"
 	    "  check ENV                        ask the registry now\n"
+	    "  gitops set --repo URL --file PATH --key KEY --value VALUE\n"
+	    "      [--branch B] [--message M] [--author 'Name <email>'] [--work-dir D]\n"
+	    "      [--token-file F | --username U --password-file F | --ssh-key-file F]\n"
+	    "      set one YAML scalar in a file of a GitOps repository in place,\n"
+	    "      commit and push it (the gitops deploy driver)\n"
 	    "  version\n"
 	    "\n"
 	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
@@ -153,6 +158,8 @@ main(int argc, char **argv)
 		return (cli_tag(argc, argv));
 	if (strcmp(argv[0], "policy") == 0)
 		return (cli_policy(argc, argv));
+	if (strcmp(argv[0], "gitops") == 0)
+		return (cli_gitops(argc, argv));
 	if (strcmp(argv[0], "logs") == 0)
 		return (cli_logs(&t, argc, argv));
 	if (strcmp(argv[0], "cancel") == 0 || strcmp(argv[0], "retry") == 0)

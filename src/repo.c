@@ -1363,3 +1363,270 @@ repo_resolve_rev(const char *top, const char *gitdir, const char *rev,
 	}
 	return (0);
 }
+
+/* Pushing: the payload of libgit2's push callbacks. */
+struct repo_push {
+	struct repo_fetch	 f;		/* credentials, as for a fetch */
+	char			*status;	/* the remote's refusal, or NULL */
+};
+
+static int
+repo_push_status_cb(const char *refname, const char *status, void *arg)
+{
+	struct repo_push	*p = arg;
+
+	if (status != NULL && p->status == NULL)
+		xasprintf(&p->status, "%s: %s", refname, status);
+	return (0);
+}
+
+static int
+repo_push_cred_cb(git_credential **out, const char *url, const char *urluser,
+    unsigned int allowed, void *arg)
+{
+	struct repo_push	*p = arg;
+
+	return (repo_cred_cb(out, url, urluser, allowed, &p->f));
+}
+
+/*
+ * The branch that the remote's HEAD names ("main" for refs/heads/main), in
+ * *branch (caller frees), asked of url through the repository at dir.
+ * Returns 0, 1 if the remote does not say (an empty repository, a dangling
+ * HEAD), or -1 with *cause set.
+ */
+int
+repo_remote_head(const char *dir, const char *url,
+    const struct repo_auth *auth, char **branch, char **cause)
+{
+	static const struct repo_auth	 noauth;
+	git_remote_callbacks		 cbs;
+	git_proxy_options		 proxy;
+	git_repository			*repo = NULL;
+	git_remote			*remote = NULL;
+	git_buf				 head = GIT_BUF_INIT;
+	struct repo_fetch		 f;
+	char				*safe;
+	size_t				 start, len;
+	int				 error, rc = -1;
+
+	*branch = NULL;
+	memset(&f, 0, sizeof f);
+	f.auth = auth != NULL ? auth : &noauth;
+	safe = repo_url_redact(url);
+	if (repo_url_secret(url, &start, &len) && len > 0)
+		f.urlsecret = xstrndup(url + start, len);
+	if (repo_open(&repo, dir, cause) != 0)
+		goto out;
+	if (repo_remote_new(&remote, repo, url) != 0 ||
+	    git_remote_init_callbacks(&cbs, GIT_REMOTE_CALLBACKS_VERSION) != 0 ||
+	    git_proxy_options_init(&proxy, GIT_PROXY_OPTIONS_VERSION) != 0) {
+		repo_fail(cause, "%s", safe);
+		goto out;
+	}
+	cbs.credentials = repo_cred_cb;
+	cbs.payload = &f;
+	proxy.type = GIT_PROXY_AUTO;
+	if (git_remote_connect(remote, GIT_DIRECTION_FETCH, &cbs, &proxy,
+	    NULL) != 0) {
+		if (f.why != NULL)
+			xasprintf(cause, "%s: %s", safe, f.why);
+		else
+			repo_fail(cause, "%s", safe);
+		goto out;
+	}
+	error = git_remote_default_branch(&head, remote);
+	if (error == GIT_ENOTFOUND) {
+		git_error_clear();
+		rc = 1;
+		goto out;
+	}
+	if (error != 0) {
+		repo_fail(cause, "%s: HEAD", safe);
+		goto out;
+	}
+	if (strncmp(head.ptr, "refs/heads/", 11) != 0 || head.ptr[11] == '\0') {
+		xasprintf(cause, "%s: HEAD names %.100s, not a branch", safe,
+		    head.ptr);
+		goto out;
+	}
+	*branch = xstrdup(head.ptr + 11);
+	rc = 0;
+out:
+	if (rc == -1) {
+		repo_scrub(cause, f.secret);
+		repo_scrub(cause, f.urlsecret);
+	}
+	git_buf_dispose(&head);
+	git_remote_free(remote);
+	git_repository_free(repo);
+	freezero_str(f.secret);
+	freezero_str(f.urlsecret);
+	free(f.why);
+	free(safe);
+	return (rc);
+}
+
+/*
+ * Write a commit whose only parent is commit parent and whose tree is the
+ * parent's with the file path (which must exist) holding data instead, its
+ * mode kept. No ref moves. The commit id goes to out. Returns 0 or -1 with
+ * *cause set.
+ */
+int
+repo_commit_file(const char *dir, const char *parent, const char *path,
+    const void *data, size_t len, const char *message, const char *name,
+    const char *email, char out[REPO_SHA_MAX + 1], char **cause)
+{
+	git_repository		*repo = NULL;
+	git_commit		*commit = NULL;
+	git_tree		*tree = NULL, *newtree = NULL;
+	git_tree_entry		*entry = NULL;
+	git_signature		*sig = NULL;
+	git_tree_update		 up;
+	git_oid			 blob, treeid, id;
+	const git_commit	*parents[1];
+	int			 r, rc = -1;
+
+	if (repo_open(&repo, dir, cause) != 0)
+		return (-1);
+	if ((r = repo_tree_entry(repo, parent, path, &entry, cause)) != 0) {
+		if (r == 1)
+			xasprintf(cause, "%s not found at %.12s", path, parent);
+		goto out;
+	}
+	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB ||
+	    git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK) {
+		xasprintf(cause, "%s at %.12s is not a regular file", path,
+		    parent);
+		goto out;
+	}
+	if (repo_lookup_commit(repo, parent, &commit, cause) != 0)
+		goto out;
+	if (git_commit_tree(&tree, commit) != 0 ||
+	    git_blob_create_from_buffer(&blob, repo, data, len) != 0) {
+		repo_fail(cause, "%s at %.12s", path, parent);
+		goto out;
+	}
+	memset(&up, 0, sizeof up);
+	up.action = GIT_TREE_UPDATE_UPSERT;
+	git_oid_cpy(&up.id, &blob);
+	up.filemode = git_tree_entry_filemode(entry);
+	up.path = path;
+	if (git_tree_create_updated(&treeid, repo, tree, 1, &up) != 0 ||
+	    git_tree_lookup(&newtree, repo, &treeid) != 0) {
+		repo_fail(cause, "tree with %s", path);
+		goto out;
+	}
+	if (git_signature_now(&sig, name, email) != 0) {
+		repo_fail(cause, "author %s <%s>", name, email);
+		goto out;
+	}
+	parents[0] = commit;
+	if (git_commit_create(&id, repo, NULL, sig, sig, NULL, message,
+	    newtree, 1, parents) != 0) {
+		repo_fail(cause, "commit on %.12s", parent);
+		goto out;
+	}
+	git_oid_tostr(out, REPO_SHA_MAX + 1, &id);
+	rc = 0;
+out:
+	git_signature_free(sig);
+	git_tree_free(newtree);
+	git_tree_free(tree);
+	git_tree_entry_free(entry);
+	git_commit_free(commit);
+	git_repository_free(repo);
+	return (rc);
+}
+
+#define REPO_PUSH_REF	"refs/ferry/push"
+
+/*
+ * Push commit sha of the repository at dir to the ref dst of url, as a
+ * fast-forward only. Returns 0 when the remote took it; 1 when it was
+ * refused (not a fast-forward, or the remote declined: *cause says why);
+ * -1 on any other failure with *cause set.
+ */
+int
+repo_push(const char *dir, const char *url, const struct repo_auth *auth,
+    const char *sha, const char *dst, char **cause)
+{
+	static const struct repo_auth	 noauth;
+	git_push_options		 opts;
+	git_repository			*repo = NULL;
+	git_remote			*remote = NULL;
+	git_reference			*ref = NULL;
+	git_oid				 oid;
+	struct repo_push		 p;
+	char				*spec = NULL, *specv[1], *safe;
+	git_strarray			 specs = { specv, 1 };
+	size_t				 start, len;
+	int				 error, rc = -1;
+
+	memset(&p, 0, sizeof p);
+	p.f.auth = auth != NULL ? auth : &noauth;
+	safe = repo_url_redact(url);
+	if (repo_url_secret(url, &start, &len) && len > 0)
+		p.f.urlsecret = xstrndup(url + start, len);
+	if (!ref_is_valid(dst)) {
+		xasprintf(cause, "malformed ref \"%.100s\"", dst);
+		goto out;
+	}
+	if (repo_open(&repo, dir, cause) != 0)
+		goto out;
+	/* libgit2 pushes from a ref: a private one names the commit. */
+	if (git_oid_fromstr(&oid, sha) != 0 ||
+	    git_reference_create(&ref, repo, REPO_PUSH_REF, &oid, 1,
+	    "ferry push") != 0) {
+		repo_fail(cause, "push %.12s", sha);
+		goto out;
+	}
+	if (repo_remote_new(&remote, repo, url) != 0 ||
+	    git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION) != 0) {
+		repo_fail(cause, "push to %s", safe);
+		goto out;
+	}
+	xasprintf(&spec, "%s:%s", REPO_PUSH_REF, dst);
+	specv[0] = spec;
+	opts.callbacks.credentials = repo_push_cred_cb;
+	opts.callbacks.push_update_reference = repo_push_status_cb;
+	opts.callbacks.payload = &p;
+	opts.proxy_opts.type = GIT_PROXY_AUTO;
+	error = git_remote_push(remote, &specs, &opts);
+	if (error == GIT_ENONFASTFORWARD) {
+		repo_fail(cause, "push to %s %s", safe, dst);
+		rc = 1;
+		goto out;
+	}
+	if (error != 0) {
+		if (p.f.why != NULL)
+			xasprintf(cause, "push to %s: %s", safe, p.f.why);
+		else
+			repo_fail(cause, "push to %s", safe);
+		goto out;
+	}
+	if (p.status != NULL) {
+		xasprintf(cause, "push to %s refused: %s", safe, p.status);
+		rc = 1;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		repo_scrub(cause, p.f.secret);
+		repo_scrub(cause, p.f.urlsecret);
+	}
+	if (ref != NULL)
+		git_reference_delete(ref);
+	git_reference_free(ref);
+	git_remote_free(remote);
+	git_repository_free(repo);
+	freezero_str(p.f.secret);
+	freezero_str(p.f.urlsecret);
+	free(p.f.why);
+	free(p.status);
+	free(spec);
+	free(safe);
+	return (rc);
+}

@@ -52,4 +52,13 @@ int	 repo_list_files(const char *, const char *, const char *,
 	     struct repo_file **, size_t *, char **);
 void	 repo_files_free(struct repo_file *, size_t);
 
+/* Writing and pushing, for the gitops deploy driver. */
+int	 repo_remote_head(const char *, const char *, const struct repo_auth *,
+	     char **, char **);
+int	 repo_commit_file(const char *, const char *, const char *,
+	     const void *, size_t, const char *, const char *, const char *,
+	     char [REPO_SHA_MAX + 1], char **);
+int	 repo_push(const char *, const char *, const struct repo_auth *,
+	     const char *, const char *, char **);
+
 #endif
