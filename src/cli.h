@@ -25,5 +25,6 @@ int	cli_build(int, char **);
 int	cli_run_image(int, char **);
 int	cli_bundle(int, char **);
 int	cli_artifacts(const struct cli_target *, int, char **);
+int	cli_argocd(int, char **);
 
 #endif

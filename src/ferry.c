@@ -61,6 +61,11 @@ ferry_usage(FILE *f)
 	    "      put-blob HOST/REPO FILE | put-manifest HOST/REPO:REF FILE |\n"
 	    "      blob HOST/REPO@DIGEST | mount HOST/REPO DIGEST FROM-REPO\n"
 	    "      talk to an OCI registry by hand\n"
+	    "  argocd sync --app NAME --revision REV [--namespace NS] [--server URL]\n"
+	    "      [--ca-file F] [--token-file F] [--insecure] [--refresh MODE]\n"
+	    "      [--source-index N] [--wait [--timeout D] [--interval D]]\n"
+	    "      point an Argo CD Application at REV through the Kubernetes\n"
+	    "      API; --wait until it is Synced and Healthy there\n"
 	    "  version\n"
 	    "\n"
 	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
@@ -137,6 +142,8 @@ main(int argc, char **argv)
 		return (cli_bundle(argc, argv));
 	if (strcmp(argv[0], "oci") == 0)
 		return (cli_oci(argc, argv));
+	if (strcmp(argv[0], "argocd") == 0)
+		return (cli_argocd(argc, argv));
 	if (strcmp(argv[0], "tag") == 0)
 		return (cli_tag(argc, argv));
 	if (strcmp(argv[0], "logs") == 0)
