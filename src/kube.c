@@ -196,7 +196,7 @@ struct kube *
 kube_new(const struct kube_config *cfg, char **cause)
 {
 	struct kube	*k;
-	char		*server, *tok;
+	char		*server, *tok, *c;
 	size_t		 len;
 	int		 incluster = 0;
 
@@ -223,7 +223,9 @@ kube_new(const struct kube_config *cfg, char **cause)
 		k->ca_file = xstrdup(cfg->ca_file);
 	else if (incluster)
 		k->ca_file = xstrdup(KUBE_SA_CA);
-	if ((tok = read_secret(k->token_file, &len, cause)) == NULL) {
+	if ((tok = read_secret(k->token_file, &len, &c)) == NULL) {
+		xasprintf(cause, "cannot read the bearer token: %s", c);
+		free(c);
 		kube_free(k);
 		return (NULL);
 	}
