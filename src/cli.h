@@ -46,5 +46,6 @@ int	cli_release_show(const struct cli_target *, int, char **);
 int	cli_release_decide(const struct cli_target *, int, char **);
 int	cli_env_action(const struct cli_target *, int, char **);
 int	cli_gitops(int, char **);
+int	cli_argocd(int, char **);
 
 #endif

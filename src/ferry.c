@@ -78,6 +78,11 @@ ferry_usage(FILE *f)
 	    "      [--token-file F | --username U --password-file F | --ssh-key-file F]\n"
 	    "      set one YAML scalar in a file of a GitOps repository in place,\n"
 	    "      commit and push it (the gitops deploy driver)\n"
+	    "  argocd sync --app NAME --revision REV [--namespace NS] [--server URL]\n"
+	    "      [--ca-file F] [--token-file F] [--insecure] [--refresh MODE]\n"
+	    "      [--source-index N] [--wait [--timeout D] [--interval D]]\n"
+	    "      point an Argo CD Application at REV through the Kubernetes\n"
+	    "      API; --wait until it is Synced and Healthy there\n"
 	    "  version\n"
 	    "\n"
 	    "The API is reached on the UNIX socket named by -s, $FERRY_SOCKET or\n"
@@ -154,6 +159,8 @@ main(int argc, char **argv)
 		return (cli_bundle(argc, argv));
 	if (strcmp(argv[0], "oci") == 0)
 		return (cli_oci(argc, argv));
+	if (strcmp(argv[0], "argocd") == 0)
+		return (cli_argocd(argc, argv));
 	if (strcmp(argv[0], "tag") == 0)
 		return (cli_tag(argc, argv));
 	if (strcmp(argv[0], "policy") == 0)
