@@ -46,6 +46,8 @@
 #define WATCH_BACKOFF_MAX_MS	(5 * 60 * 1000)
 #define WATCH_REGISTRY_LIMIT	4
 #define WATCH_CONFIG_MAX	(1024 * 1024)
+#define WATCH_HINT_TRIES	10	/* rechecks for a notified tag */
+#define WATCH_HINT_MS		300
 
 struct watch_reg {
 	char			*host;
@@ -73,6 +75,13 @@ struct watch_env {
 	int				 recheck;
 	int				 failures;
 	char				*etag;
+	/*
+	 * A tag a notification named, until a check sees it. distribution
+	 * notifies of a manifest push before it links the tag, so the
+	 * first check may not see the tag yet.
+	 */
+	char				*hint;
+	int				 hint_tries;
 	/* A "latest" check in progress. */
 	char				**tags;
 	long long			*created;
@@ -212,6 +221,12 @@ watch_done(struct watch_env *we, const char *error)
 		watch_schedule(we, 0);
 		return;
 	}
+	if (we->hint != NULL && ++we->hint_tries <= WATCH_HINT_TRIES) {
+		watch_schedule(we, WATCH_HINT_MS);
+		return;
+	}
+	free(we->hint);
+	we->hint = NULL;
 	if (error != NULL) {
 		delay = WATCH_BACKOFF_MIN_MS;
 		while (delay < WATCH_BACKOFF_MAX_MS && we->failures > 1 &&
@@ -248,6 +263,17 @@ watch_head_cb(struct ocia_result *res, void *arg)
 		return;
 	}
 	tag = we->selected != NULL ? we->selected : we->env->policy.tag;
+	if (we->hint != NULL && we->selected == NULL) {
+		/* Following a mutable tag: a new digest is what was
+		 * announced; the same one may be the tag not moved yet. */
+		char known[OCI_DIGEST_LEN];
+		if (store_watch_tag_get(we->w->store, we->env->name, tag,
+		    known, sizeof known, NULL) != 1 ||
+		    strcmp(known, res->digest) != 0) {
+			free(we->hint);
+			we->hint = NULL;
+		}
+	}
 	store_watch_tag_set(we->w->store, we->env->name, tag, res->digest,
 	    -1);
 	watch_found(we, tag, res->digest);
@@ -412,6 +438,12 @@ watch_tags_cb(struct ocia_result *res, void *arg)
 	we->ntags = res->ntags;
 	res->tags = NULL;
 	res->ntags = 0;
+	for (i = 0; we->hint != NULL && i < we->ntags; i++) {
+		if (strcmp(we->tags[i], we->hint) == 0) {
+			free(we->hint);
+			we->hint = NULL;
+		}
+	}
 	if (!policy_needs_created(we->pol)) {
 		watch_select(we);
 		return;
@@ -472,6 +504,7 @@ watch_env_free(struct watch_env *we)
 	event_free(we->timer);
 	policy_free(we->pol);
 	free(we->etag);
+	free(we->hint);
 	free(we);
 }
 
@@ -653,8 +686,12 @@ watch_notify(struct watch *w, const char *host, const char *repository,
 	LIST_FOREACH(we, &w->envs, entry) {
 		if (strcmp(we->env->repo_path, repository) != 0)
 			continue;
-		if (tag != NULL)
+		if (tag != NULL && policy_match(we->pol, tag)) {
 			store_watch_tag_forget(w->store, we->env->name, tag);
+			free(we->hint);
+			we->hint = xstrdup(tag);
+			we->hint_tries = 0;
+		}
 		log_debug("watch %s: notified by %s", we->env->name,
 		    host != NULL ? host : "a registry");
 		watch_start(we);
