@@ -24,8 +24,8 @@ if ! why=$(need); then
 	exit 0
 fi
 
-PROXY_PID=
-trap 'registry_stop; stop_daemon_quiet; test -z "$PROXY_PID" || kill $PROXY_PID 2>/dev/null' EXIT
+PROXY_PID= KUBE_PID=
+trap 'registry_stop; stop_daemon_quiet; kill $PROXY_PID $KUBE_PID 2>/dev/null' EXIT
 
 # tag_push TAG: commit what is in work/, tag it, push both, deliver the tag
 # push to ferryd; the run's id on stdout.
@@ -68,6 +68,18 @@ expected_app() {
 	sed "s/targetRevision: \"0.0.1\"/targetRevision: \"$1\"/" app.orig
 }
 
+# start_kube: the Kubernetes API stand-in (t/helper/kube-standin) holding
+# an Argo CD Application "shop"; sets KURL.
+start_kube() {
+	printf 'tok-%s\n' "$RANDOM$RANDOM" >kube.token &&
+	printf '[{"apiVersion":"argoproj.io/v1alpha1","kind":"Application","metadata":{"name":"shop","namespace":"argocd"},"spec":{"project":"default","source":{"repoURL":"%s/acme","chart":"shop","targetRevision":"0.0.1"}},"status":{"sync":{"status":"Synced","revision":"0.0.1"},"health":{"status":"Healthy"}}}]' "$REG" >apps.json &&
+	python3 "$T_SRCDIR/helper/kube-standin" --port-file kube.port --log kube.log \
+		--apps apps.json --token-file kube.token --steps 1 2>kube.err &
+	KUBE_PID=$!
+	for _ in $(seq 100); do test -s kube.port && break; sleep 0.1; done
+	test -s kube.port && KURL=http://127.0.0.1:$(cut -d" " -f1 kube.port)
+}
+
 # start_proxy: the fault proxy in front of the registry; sets PROXY.
 start_proxy() {
 	"$T_SRCDIR/helper/fault-proxy" "$REG" proxy.port proxy.log faults &
@@ -108,7 +120,7 @@ test_expect 'setup: project, GitOps repository, fault proxy, ferryd, registry no
 	git init -q --bare gitops.git && $GIT clone -q gitops.git gw 2>/dev/null &&
 	mkdir gw/apps && cp app.orig gw/apps/shop.yaml &&
 	(cd gw && $GIT add -A && $GIT commit -q -m init && git push -q origin HEAD:refs/heads/main) &&
-	start_proxy &&
+	start_proxy && start_kube &&
 	echo s3cret >secret && echo hook-s3cret >reghook.secret && chmod 600 secret reghook.secret &&
 	T_EXEC="{concurrency: 2, path: \"$(dirname "$FERRY"):/usr/sbin:/usr/bin:/sbin:/bin\"}" write_config <<-EOF &&
 	registries:
@@ -138,6 +150,16 @@ test_expect 'setup: project, GitOps repository, fault proxy, ferryd, registry no
 	    deploy:
 	      driver: command
 	      run: ["sh", "-c", "echo \"\$FERRY_RELEASE_TAG \$FERRY_RELEASE_DIGEST\" >>$T_TRASH/approval.out"]
+	  - name: argo
+	    repository: $REG/acme/shop
+	    policy: {semver: "~1.0"}
+	    poll_interval: off
+	    deploy:
+	      driver: argocd
+	      app: shop
+	      server: "$KURL"
+	      token_file: kube.token
+	      timeout: 60s
 	  - name: flaky
 	    repository: $PROXY/acme/shop
 	    policy: {semver: ">=1.0.0"}
@@ -164,8 +186,17 @@ test_expect 'a tag publishes 1.0.0; the notification makes a release that waits 
 	grep -E "^ferry_watch_notifications_total [1-9]" metrics
 '
 
+test_expect 'the argocd driver patches the Application and waits until it is Synced and Healthy' '
+	wait_release argo 1.0.0 deployed &&
+	jq -c "select(.method == \"PATCH\")" kube.log >patches &&
+	test "$(wc -l <patches)" = 1 &&
+	jq -e ".path == \"/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/shop\" and (.headers[\"Content-Type\"] // .headers[\"content-type\"]) == \"application/merge-patch+json\" and (.body | fromjson | .spec.source.targetRevision) == \"1.0.0\"" patches &&
+	$FERRY -s "$T_SOCK" release log $(jq -r .id release) >alog &&
+	grep "synced shop at 1.0.0 (Healthy)" alog
+'
+
 test_expect 'the release log tells the story' '
-	id=$(jq -r .id release) &&
+	wait_release production 1.0.0 deployed && id=$(jq -r .id release) &&
 	$FERRY -s "$T_SOCK" release log $id >log &&
 	grep "detected $REG/acme/shop:1.0.0@" log && grep "deploying" log &&
 	grep "committed " log && grep "deployed" log
