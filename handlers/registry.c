@@ -74,7 +74,13 @@ registry_distribution(const struct jv *root, struct registry_notes *rn,
 		action = hjson_str(ev, "action");
 		if (action == NULL || strcmp(action, "push") != 0)
 			continue;
-		if (!registry_is_manifest(hjson_str(ev, "target.mediaType")))
+		/*
+		 * Registries before 2.3 or so labelled manifest pushes
+		 * application/octet-stream too; their URL tells them apart.
+		 */
+		if (!registry_is_manifest(hjson_str(ev, "target.mediaType")) &&
+		    (hjson_str(ev, "target.url") == NULL ||
+		    strstr(hjson_str(ev, "target.url"), "/manifests/") == NULL))
 			continue;
 		repo = hjson_str(ev, "target.repository");
 		if (repo == NULL || !oci_repo_is_valid(repo)) {
@@ -138,6 +144,8 @@ registry_dockerhub(const struct jv *root, struct registry_notes *rn,
 {
 	const char	*repo;
 
+	char		*full = NULL;
+
 	rn->format = "dockerhub";
 	rn->events = 1;
 	repo = hjson_str(root, "repository.repo_name");
@@ -146,8 +154,12 @@ registry_dockerhub(const struct jv *root, struct registry_notes *rn,
 		    "repository.repo_name");
 		return (-1);
 	}
-	registry_note_add(rn, "docker.io", repo, hjson_str(root,
-	    "push_data.tag"), NULL);
+	/* Official images are "busybox" here, library/busybox in the API. */
+	if (strchr(repo, '/') == NULL)
+		xasprintf(&full, "library/%s", repo);
+	registry_note_add(rn, "docker.io", full != NULL ? full : repo,
+	    hjson_str(root, "push_data.tag"), NULL);
+	free(full);
 	return (0);
 }
 

@@ -117,6 +117,7 @@ api_deploy_registry_hook(struct api_deploy *ad, struct httpd_req *req,
 {
 	struct registry_notes	 rn;
 	const char		*body, *msg = NULL;
+	json_t			*pushed, *o;
 	size_t			 len, i;
 	char			*cause = NULL;
 	int			 code, checks = 0;
@@ -133,14 +134,25 @@ api_deploy_registry_hook(struct api_deploy *ad, struct httpd_req *req,
 		free(cause);
 		return;
 	}
-	for (i = 0; i < rn.n; i++)
+	pushed = json_array();
+	for (i = 0; i < rn.n; i++) {
 		checks += watch_notify(ad->watch, rn.v[i].host,
 		    rn.v[i].repository, rn.v[i].tag);
+		o = json_pack("{s:s}", "repository", rn.v[i].repository);
+		json_object_set_new(o, "tag", rn.v[i].tag != NULL ?
+		    json_string(rn.v[i].tag) : json_null());
+		json_object_set_new(o, "digest", rn.v[i].digest != NULL ?
+		    json_string(rn.v[i].digest) : json_null());
+		json_object_set_new(o, "host", rn.v[i].host != NULL ?
+		    json_string(rn.v[i].host) : json_null());
+		json_array_append_new(pushed, o);
+	}
 	log_debug("registry hook %s: %s, %zu events, %zu pushes, %d checks",
 	    name, rn.format, rn.events, rn.n, checks);
-	httpd_reply_json(req, 200, json_pack("{s:s, s:I, s:I, s:i}",
+	/* What was understood, so a registry's operator can see it. */
+	httpd_reply_json(req, 200, json_pack("{s:s, s:I, s:I, s:i, s:o}",
 	    "format", rn.format, "events", (json_int_t)rn.events, "pushes",
-	    (json_int_t)rn.n, "checks", checks));
+	    (json_int_t)rn.n, "checks", checks, "pushed", pushed));
 	registry_notes_free(&rn);
 }
 

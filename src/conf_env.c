@@ -439,6 +439,7 @@ struct conf_hook_parse {
 	struct conf_registry_hook	*h;
 	yaml_node_t			*secret_node;
 	char				*secret_file;
+	int				 credential;	/* a systemd credential */
 };
 
 static int
@@ -463,14 +464,20 @@ conf_registry_hook_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return ((hp->h->header = conf_string(p, v, key)) == NULL ?
 		    -1 : 0);
 	}
-	if (strcmp(key, "secret_file") == 0) {
-		free(hp->secret_file);
+	if (strcmp(key, "secret_file") == 0 ||
+	    strcmp(key, "secret_credential") == 0) {
+		if (hp->secret_file != NULL) {
+			conf_error(p, k, "registry hook: give one of "
+			    "secret_file and secret_credential");
+			return (-1);
+		}
 		hp->secret_node = v;
+		hp->credential = strcmp(key, "secret_credential") == 0;
 		return ((hp->secret_file = conf_string(p, v, key)) == NULL ?
 		    -1 : 0);
 	}
 	conf_error(p, k, "unknown registry hook key \"%s\" (expected name, "
-	    "header or secret_file)", key);
+	    "header, secret_file or secret_credential)", key);
 	return (-1);
 }
 
@@ -503,10 +510,25 @@ conf_registry_hooks(struct conf_parse *p, yaml_node_t *v)
 			rc = -1;
 		else if (hp.h->name == NULL || hp.secret_file == NULL) {
 			conf_error(p, hn, "registry hook: needs name and "
-			    "secret_file");
+			    "secret_file or secret_credential");
 			rc = -1;
 		} else {
-			path = conf_path(conf, hp.secret_file);
+			path = NULL;
+			if (!hp.credential)
+				path = conf_path(conf, hp.secret_file);
+			else if (getenv("CREDENTIALS_DIRECTORY") != NULL &&
+			    strchr(hp.secret_file, '/') == NULL)
+				xasprintf(&path, "%s/%s",
+				    getenv("CREDENTIALS_DIRECTORY"),
+				    hp.secret_file);
+			if (path == NULL) {
+				conf_error(p, hp.secret_node, "secret_credential: "
+				    "$CREDENTIALS_DIRECTORY is not set, or the "
+				    "name holds a \"/\"");
+				free(hp.secret_file);
+				rc = -1;
+				continue;
+			}
 			hp.h->secret = conf_read_secret(p, hp.secret_node,
 			    path, &hp.h->secretlen);
 			free(path);

@@ -10,7 +10,7 @@ test_expect 'ferryd -V prints a version' '
 
 test_expect 'ferryd -n accepts the shipped etc/ferry.yaml' '
 	mkdir -p creds && echo a >creds/shop-webhook && echo b >creds/tools-webhook &&
-	echo c >creds/legacy-webhook &&
+	echo c >creds/legacy-webhook && echo d >creds/registry-hook &&
 	CREDENTIALS_DIRECTORY=$PWD/creds "$FERRYD" -n -c "$T_SRCDIR/../etc/ferry.yaml" >res 2>&1 &&
 	grep -x "configuration OK" res
 '

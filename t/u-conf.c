@@ -223,15 +223,134 @@ test_example(void)
 	free(write_tmp("shop-webhook", "a", 0600));
 	free(write_tmp("tools-webhook", "b", 0600));
 	free(write_tmp("legacy-webhook", "c", 0600));
+	free(write_tmp("registry-hook", "d", 0600));
 	xasprintf(&path, "%s/../etc/ferry.yaml", srcdir);
 	conf = conf_load(path, &cause);
-	ok(conf != NULL && conf->nprojects == 3, "etc/ferry.yaml loads");
+	ok(conf != NULL && conf->nprojects == 3 && conf->nenvironments == 3 &&
+	    conf->nregistry_hooks == 1, "etc/ferry.yaml loads");
 	if (conf == NULL && cause != NULL)
 		printf("#   %s\n", cause);
 	conf_free(conf);
 	free(cause);
 	free(path);
 	unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+#define ENV_HEAD "listen: 127.0.0.1:0\nenvironments:\n  - name: prod\n"
+
+static void
+test_environments(void)
+{
+	const struct conf_environment	*e;
+	const struct conf_registry_hook	*h;
+	struct conf			*conf;
+	char				*path, *cause = NULL;
+
+	free(write_tmp("hook.secret", "hooky\n", 0600));
+	path = write_tmp("ferry.yaml",
+	    "listen: 127.0.0.1:0\n"
+	    "registries: [{host: \"reg:5000\", insecure: true, "
+	    "max_requests: 2}]\n"
+	    "registry_hooks: [{name: main, secret_file: hook.secret}]\n"
+	    "environments:\n"
+	    "  - name: prod\n"
+	    "    repository: reg:5000/acme/shop\n"
+	    "    policy: {semver: \">=1.0 <2\", ignore: ['-rc', '^0']}\n"
+	    "    mode: manual\n"
+	    "    require_acceptance: true\n"
+	    "    approvals: 2\n"
+	    "    approvers: [U1, U2]\n"
+	    "    deadline: 2h\n"
+	    "    poll_interval: off\n"
+	    "    deploy:\n"
+	    "      driver: gitops\n"
+	    "      repo: file:///srv/deploy.git\n"
+	    "      file: apps/shop.yaml\n"
+	    "      key: spec.source.targetRevision\n"
+	    "      value: digest\n"
+	    "      credentials: {token_file: tok}\n"
+	    "      timeout: 90s\n"
+	    "  - name: lab\n"
+	    "    repository: reg:5000/acme/shop\n"
+	    "    policy: {digest: main}\n"
+	    "    deploy: {driver: command, run: [\"/bin/true\", \"x\"]}\n",
+	    0600);
+	conf = conf_load(path, &cause);
+	ok(conf != NULL, "environments load");
+	if (conf == NULL) {
+		printf("#   %s\n", cause);
+		free(cause);
+		free(path);
+		return;
+	}
+	e = conf_environment_find(conf, "prod");
+	ok(e != NULL && strcmp(e->registry, "reg:5000") == 0 &&
+	    strcmp(e->repo_path, "acme/shop") == 0, "repository split");
+	ok(e != NULL && strcmp(e->policy.kind, "semver") == 0 &&
+	    strcmp(e->policy.ignore, "-rc\n^0") == 0, "policy and ignore");
+	ok(e != NULL && e->manual && e->require_acceptance &&
+	    e->approvals == 2 && e->napprovers == 2 &&
+	    e->deadline_ms == 7200000 && e->poll_ms == 0, "mode and approvals");
+	ok(e != NULL && e->driver == CONF_DRIVER_GITOPS &&
+	    e->deploy_timeout_ms == 90000 && e->token_file[0] == '/' &&
+	    strcmp(e->gitops_value, "digest") == 0, "gitops driver");
+	e = conf_environment_find(conf, "lab");
+	ok(e != NULL && e->driver == CONF_DRIVER_COMMAND && e->ncommand == 2 &&
+	    e->poll_ms == 60000 && !e->manual && e->approvals == 1,
+	    "command driver and defaults");
+	h = conf_registry_hook_find(conf, "main");
+	ok(h != NULL && h->secretlen == 5 && strcmp(h->header,
+	    "Authorization") == 0, "registry hook");
+	ok(conf_registry_find(conf, "reg:5000")->max_requests == 2,
+	    "registry max_requests");
+	conf_free(conf);
+	free(path);
+
+	expect_error(ENV_HEAD "    policy: {semver: \"1\"}\n"
+	    "    deploy: {driver: command, run: [x]}\n",
+	    "missing repository", "environment without repository");
+	expect_error(ENV_HEAD "    repository: shop\n    policy: {semver: \"1\"}\n"
+	    "    deploy: {driver: command, run: [x]}\n",
+	    "expected HOST[:PORT]/PATH", "repository without a host");
+	expect_error(ENV_HEAD "    repository: r/a/../b\n"
+	    "    policy: {semver: \"1\"}\n"
+	    "    deploy: {driver: command, run: [x]}\n",
+	    "expected HOST[:PORT]/PATH", "repository with ..");
+	expect_error(ENV_HEAD "    repository: r/a\n    policy: {semver: \">>1\"}\n"
+	    "    deploy: {driver: command, run: [x]}\n",
+	    "environment prod: policy:", "bad semver constraint");
+	expect_error(ENV_HEAD "    repository: r/a\n"
+	    "    policy: {semver: \"1\", regex: x}\n"
+	    "    deploy: {driver: command, run: [x]}\n",
+	    "give one of semver, regex", "two policy kinds");
+	expect_error(ENV_HEAD "    repository: r/a\n    policy: {regex: \"(\"}\n"
+	    "    deploy: {driver: command, run: [x]}\n",
+	    "environment prod: policy:", "bad regex");
+	expect_error(ENV_HEAD "    repository: r/a\n    policy: {semver: \"1\"}\n"
+	    "    deploy: {driver: helm}\n",
+	    "expected gitops, argocd or command", "unknown driver");
+	expect_error(ENV_HEAD "    repository: r/a\n    policy: {semver: \"1\"}\n"
+	    "    deploy: {driver: gitops, repo: x}\n",
+	    "needs deploy.repo, deploy.file and deploy.key", "gitops keys");
+	expect_error(ENV_HEAD "    repository: r/a\n    policy: {semver: \"1\"}\n"
+	    "    deploy: {driver: command, run: \"rm -rf /\"}\n",
+	    "expected a list (an argv", "command as a string");
+	expect_error(ENV_HEAD "    repository: r/a\n    policy: {semver: \"1\"}\n"
+	    "    mode: sometimes\n    deploy: {driver: command, run: [x]}\n",
+	    "expected auto or manual", "bad mode");
+	expect_error(ENV_HEAD "    repository: r/a\n    policy: {semver: \"1\"}\n"
+	    "    colour: blue\n    deploy: {driver: command, run: [x]}\n",
+	    "unknown environment key \"colour\"", "unknown key");
+	expect_error(ENV_HEAD "    repository: r/a\n    policy: {semver: \"1\"}\n"
+	    "    deploy: {driver: command, run: [x]}\n"
+	    "  - name: prod\n    repository: r/a\n    policy: {semver: \"1\"}\n"
+	    "    deploy: {driver: command, run: [x]}\n",
+	    "environment prod: defined twice", "duplicate environment");
+	expect_error("listen: 127.0.0.1:0\nregistry_hooks: [{name: x}]\n",
+	    "needs name and secret_file", "hook without a secret");
+	expect_error("listen: 127.0.0.1:0\nregistry_hooks: "
+	    "[{name: x, secret_file: nope}]\n",
+	    "cannot read secret", "hook secret missing");
 }
 
 int
@@ -245,6 +364,7 @@ main(void)
 	test_errors();
 	test_credentials_and_warnings();
 	test_example();
+	test_environments();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		return (1);
