@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -121,11 +122,64 @@ api_free(struct api *api)
 }
 
 /* Whether the request may use the API. Answers it when it may not. */
+/* Which API token the request carries: its index, or -1. */
+static int
+api_token_index(const struct conf *conf, const struct httpd_req *req)
+{
+	const char	*auth;
+	size_t		 i, len;
+	int		 found = -1;
+
+	auth = headers_get(httpd_req_headers(req), "Authorization");
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+		return (-1);
+	auth += 7;
+	len = strlen(auth);
+	/* Every token is compared, so timing tells nothing of which. */
+	for (i = 0; i < conf->napi_tokens; i++) {
+		if (ct_equal(auth, len, conf->api_tokens[i],
+		    strlen(conf->api_tokens[i])) && found == -1)
+			found = (int)i;
+	}
+	return (found);
+}
+
+/*
+ * Who is asking, for the record of decisions: "unix:USER" over the UNIX
+ * socket (the peer's uid), "token:NAME" over TCP (the token's name from
+ * api.tokens_file, or "token:#N" for the N-th unnamed one). Caller frees.
+ */
+char *
+api_identity(const struct conf *conf, const struct httpd_req *req)
+{
+	struct passwd	 pw, *res = NULL;
+	char		 pwbuf[1024], *id;
+	long long	 uid;
+	int		 i;
+
+	if (httpd_req_trusted(req)) {
+		if ((uid = httpd_req_uid(req)) < 0)
+			return (xstrdup("unix:?"));
+		if (getpwuid_r((uid_t)uid, &pw, pwbuf, sizeof pwbuf,
+		    &res) == 0 && res != NULL)
+			xasprintf(&id, "unix:%s", res->pw_name);
+		else
+			xasprintf(&id, "unix:%lld", uid);
+		return (id);
+	}
+	if ((i = api_token_index(conf, req)) < 0)
+		return (xstrdup("anonymous"));
+	if (conf->api_token_names != NULL && conf->api_token_names[i] != NULL)
+		xasprintf(&id, "token:%s", conf->api_token_names[i]);
+	else
+		xasprintf(&id, "token:#%d", i + 1);
+	return (id);
+}
+
 static int
 api_authorized(struct api *api, struct httpd_req *req)
 {
 	const char	*auth;
-	size_t		 i, len;
 
 	if (httpd_req_trusted(req))
 		return (1);
@@ -139,13 +193,8 @@ api_authorized(struct api *api, struct httpd_req *req)
 		httpd_reply_error(req, 401, "missing bearer token");
 		return (0);
 	}
-	auth += 7;
-	len = strlen(auth);
-	for (i = 0; i < api->conf->napi_tokens; i++) {
-		if (ct_equal(auth, len, api->conf->api_tokens[i],
-		    strlen(api->conf->api_tokens[i])))
-			return (1);
-	}
+	if (api_token_index(api->conf, req) >= 0)
+		return (1);
 	httpd_reply_error(req, 401, "invalid bearer token");
 	return (0);
 }

@@ -26,5 +26,6 @@ void		 api_set_deploy(struct api *, struct api_deploy *,
 void		 api_request_cb(struct httpd_req *, void *);
 int		 api_head_cb(const struct httpd_req *, void *, const char **);
 void		 api_free(struct api *);
+char		*api_identity(const struct conf *, const struct httpd_req *);
 
 #endif

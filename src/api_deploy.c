@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_deploy.h"
 #include "conf.h"
 #include "headers.h"
@@ -150,9 +151,14 @@ api_deploy_registry_hook(struct api_deploy *ad, struct httpd_req *req,
 	log_debug("registry hook %s: %s, %zu events, %zu pushes, %d checks",
 	    name, rn.format, rn.events, rn.n, checks);
 	/* What was understood, so a registry's operator can see it. */
-	httpd_reply_json(req, 200, json_pack("{s:s, s:I, s:I, s:i, s:o}",
+	if (rn.skipped > 0)
+		log_warnx("registry hook %s from %s: %zu events skipped "
+		    "(malformed, or over %d in one body)", name,
+		    httpd_req_peer(req), rn.skipped, REGISTRY_NOTES_MAX);
+	httpd_reply_json(req, 200, json_pack("{s:s, s:I, s:I, s:I, s:i, s:o}",
 	    "format", rn.format, "events", (json_int_t)rn.events, "pushes",
-	    (json_int_t)rn.n, "checks", checks, "pushed", pushed));
+	    (json_int_t)rn.n, "skipped", (json_int_t)rn.skipped, "checks",
+	    checks, "pushed", pushed));
 	registry_notes_free(&rn);
 }
 
@@ -179,8 +185,11 @@ api_deploy_status(const char *cause)
 	if (strncmp(cause, "no release", 10) == 0 ||
 	    strncmp(cause, "no environment", 14) == 0)
 		return (404);
-	if (strstr(cause, "not a valid") != NULL)
+	if (strstr(cause, "not a valid") != NULL ||
+	    strstr(cause, "reason") != NULL)
 		return (400);
+	if (strstr(cause, "not among") != NULL)
+		return (403);
 	return (409);
 }
 
@@ -204,28 +213,12 @@ api_deploy_body(struct httpd_req *req)
 	return (o);
 }
 
-/* Who asked, from the body's "by" (a name, not an authentication). */
-static const char *
-api_deploy_who(json_t *o)
-{
-	const char	*s;
-	size_t		 i;
-
-	s = json_string_value(json_object_get(o, "by"));
-	if (s == NULL || *s == '\0' || strlen(s) > 64)
-		return ("api");
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return ("api");
-	return (s);
-}
-
 static void
 api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
     const char *env, const char *action)
 {
 	const char	*version;
-	char		*cause = NULL;
+	char		*cause = NULL, *who;
 	int64_t		 id = 0;
 	int		 rc = 0;
 	json_t		*o;
@@ -240,19 +233,20 @@ api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
 	}
 	if ((o = api_deploy_body(req)) == NULL)
 		return;
+	who = api_identity(ad->conf, req);
 	if (strcmp(action, "deploy") == 0) {
 		version = json_string_value(json_object_get(o, "version"));
 		if (version == NULL) {
 			httpd_reply_error(req, 400, "expected {\"version\": "
 			    "\"TAG\"}");
 			json_decref(o);
+			free(who);
 			return;
 		}
-		id = release_deploy(ad->rel, env, version, api_deploy_who(o),
-		    &cause);
+		id = release_deploy(ad->rel, env, version, who, &cause);
 		rc = id > 0 ? 0 : -1;
 	} else if (strcmp(action, "rollback") == 0) {
-		id = release_rollback(ad->rel, env, api_deploy_who(o), &cause);
+		id = release_rollback(ad->rel, env, who, &cause);
 		rc = id > 0 ? 0 : -1;
 	} else if (strcmp(action, "pause") == 0 ||
 	    strcmp(action, "resume") == 0)
@@ -269,8 +263,13 @@ api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
 		    "\"%.40s\" (deploy, rollback, pause, resume, check)",
 		    action);
 		json_decref(o);
+		free(who);
 		return;
 	}
+	if (rc == 0 && (strcmp(action, "pause") == 0 ||
+	    strcmp(action, "resume") == 0))
+		log_info("environment %s: %s by %s", env, action, who);
+	free(who);
 	json_decref(o);
 	if (rc != 0) {
 		httpd_reply_error(req, api_deploy_status(cause), "%s", cause);
@@ -290,7 +289,7 @@ api_deploy_release_action(struct api_deploy *ad, struct httpd_req *req,
     long long id, const char *action)
 {
 	json_t	*o;
-	char	*cause = NULL;
+	char	*cause = NULL, *who;
 	int	 approve;
 
 	if (strcmp(httpd_req_method(req), "POST") != 0) {
@@ -300,12 +299,14 @@ api_deploy_release_action(struct api_deploy *ad, struct httpd_req *req,
 	approve = strcmp(action, "approve") == 0;
 	if ((o = api_deploy_body(req)) == NULL)
 		return;
-	if (release_decide(ad->rel, id, api_deploy_who(o), "api", approve,
+	who = api_identity(ad->conf, req);
+	if (release_decide(ad->rel, id, who, "api", approve,
 	    json_string_value(json_object_get(o, "reason")), &cause) != 0) {
 		httpd_reply_error(req, api_deploy_status(cause), "%s", cause);
 		free(cause);
 	} else
 		httpd_reply_json(req, 200, store_release_get(ad->store, id));
+	free(who);
 	json_decref(o);
 }
 

@@ -26,21 +26,6 @@ cli_is_id(const char *s)
 	    strlen(s) < 16);
 }
 
-/* The person deciding, for the audit: --by, or the login name. */
-static const char *
-cli_who(const char *by)
-{
-	const char	*s;
-
-	if (by != NULL)
-		return (by);
-	if ((s = getenv("LOGNAME")) != NULL && *s != '\0')
-		return (s);
-	if ((s = getenv("USER")) != NULL && *s != '\0')
-		return (s);
-	return ("cli");
-}
-
 /* A path segment escaped for a URL. Caller frees. */
 static char *
 cli_escape(const char *s)
@@ -276,29 +261,30 @@ cli_release_show(const struct cli_target *t, int argc, char **argv)
 	return (0);
 }
 
-/* ferry approve|reject RELEASE [--by NAME] [--reason TEXT] */
+/*
+ * ferry approve|reject RELEASE [--reason TEXT]. ferryd records who: the
+ * user on the UNIX socket, or the name of the API token.
+ */
 int
 cli_release_decide(const struct cli_target *t, int argc, char **argv)
 {
-	const char	*by = NULL, *reason = NULL;
+	const char	*reason = NULL;
 	char		*path, *body;
 	json_t		*o, *req;
 	int		 k;
 
 	for (k = 2; k < argc; k++) {
-		if (strcmp(argv[k], "--by") == 0 && k + 1 < argc)
-			by = argv[++k];
-		else if (strcmp(argv[k], "--reason") == 0 && k + 1 < argc)
+		if (strcmp(argv[k], "--reason") == 0 && k + 1 < argc)
 			reason = argv[++k];
 		else
 			break;
 	}
 	if (argc < 2 || !cli_is_id(argv[1]) || k != argc) {
-		fprintf(stderr, "usage: ferry %s RELEASE [--by NAME] "
-		    "[--reason TEXT]\n", argv[0]);
+		fprintf(stderr, "usage: ferry %s RELEASE [--reason TEXT]\n",
+		    argv[0]);
 		return (2);
 	}
-	req = json_pack("{s:s}", "by", cli_who(by));
+	req = json_object();
 	if (reason != NULL)
 		json_object_set_new(req, "reason", json_string(reason));
 	body = json_dumps(req, JSON_COMPACT);
@@ -324,7 +310,7 @@ cli_release_decide(const struct cli_target *t, int argc, char **argv)
 int
 cli_env_action(const struct cli_target *t, int argc, char **argv)
 {
-	const char	*action = argv[0], *version = NULL, *by = NULL;
+	const char	*action = argv[0], *version = NULL;
 	char		*path, *body, *e;
 	json_t		*o, *req;
 	int		 k, wait = 0, timeout = 900, nargs;
@@ -340,8 +326,6 @@ cli_env_action(const struct cli_target *t, int argc, char **argv)
 	for (; k < argc; k++) {
 		if (strcmp(argv[k], "--wait") == 0)
 			wait = 1;
-		else if (strcmp(argv[k], "--by") == 0 && k + 1 < argc)
-			by = argv[++k];
 		else if (strcmp(argv[k], "--timeout") == 0 && k + 1 < argc) {
 			int64_t ms;
 			if (parse_duration(argv[++k], &ms) != 0 || ms < 1000)
@@ -352,7 +336,7 @@ cli_env_action(const struct cli_target *t, int argc, char **argv)
 	}
 	if (nargs == 2)
 		version = argv[2];
-	req = json_pack("{s:s}", "by", cli_who(by));
+	req = json_object();
 	if (version != NULL)
 		json_object_set_new(req, "version", json_string(version));
 	body = json_dumps(req, JSON_COMPACT);
@@ -378,7 +362,7 @@ cli_env_action(const struct cli_target *t, int argc, char **argv)
 	return (0);
 usage:
 	fprintf(stderr, "usage: ferry deploy ENV VERSION [--wait] [--timeout "
-	    "D] [--by NAME]\n       ferry rollback ENV [--wait] [--timeout "
-	    "D] [--by NAME]\n       ferry pause|resume|check ENV\n");
+	    "D]\n       ferry rollback ENV [--wait] [--timeout D]\n"
+	    "       ferry pause|resume|check ENV\n");
 	return (2);
 }

@@ -997,12 +997,24 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	return (-1);
 }
 
+static int
+conf_token_name_ok(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' &&
+		    *s != '-')
+			return (0);
+	}
+	return (1);
+}
+
 /* Load the API bearer tokens: one per line, blank lines and # ignored. */
 static int
 conf_load_tokens(struct conf_parse *p)
 {
 	struct conf	*conf = p->conf;
 	char		*path, *buf, *line, *save = NULL, *cause = NULL;
+	char		*name, *sp;
 
 	path = conf_path(conf, conf->api_tokens_file);
 	buf = read_file(path, CONF_TOKENS_MAX, NULL, &cause);
@@ -1016,8 +1028,26 @@ conf_load_tokens(struct conf_parse *p)
 	    line = strtok_r(NULL, "\r\n", &save)) {
 		if (*line == '\0' || *line == '#')
 			continue;
+		/* "TOKEN", or "NAME TOKEN": a name says who used it. */
+		name = NULL;
+		if ((sp = strpbrk(line, " \t")) != NULL) {
+			*sp++ = '\0';
+			name = line;
+			line = sp + strspn(sp, " \t");
+			if (*line == '\0' || strpbrk(line, " \t") != NULL ||
+			    !conf_token_name_ok(name)) {
+				conf_error(p, NULL, "api.tokens_file: a line is "
+				    "TOKEN or NAME TOKEN (NAME of letters, "
+				    "digits, . _ -)");
+				break;
+			}
+		}
 		conf->api_tokens = xreallocarray(conf->api_tokens,
 		    conf->napi_tokens + 1, sizeof *conf->api_tokens);
+		conf->api_token_names = xreallocarray(conf->api_token_names,
+		    conf->napi_tokens + 1, sizeof *conf->api_token_names);
+		conf->api_token_names[conf->napi_tokens] = name != NULL ?
+		    xstrdup(name) : NULL;
 		conf->api_tokens[conf->napi_tokens++] = xstrdup(line);
 	}
 	explicit_bzero(buf, strlen(buf));
@@ -1188,6 +1218,7 @@ conf_free(struct conf *conf)
 	free(conf->api_socket);
 	free(conf->api_tokens_file);
 	conf_strings_free(conf->api_tokens, conf->napi_tokens, 1);
+	conf_strings_free(conf->api_token_names, conf->napi_tokens, 0);
 	free(conf->exec_path);
 	free(conf->exec_ferry);
 	free(conf->exec_work_dir);

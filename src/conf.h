@@ -153,6 +153,7 @@ struct conf {
 	char			*api_socket;
 	char			*api_tokens_file;
 	char			**api_tokens;	/* wiped on free */
+	char			**api_token_names;	/* or NULL each */
 	size_t			 napi_tokens;
 	size_t			 body_bytes;
 	size_t			 inflight_bytes;	/* all bodies held */

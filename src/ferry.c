@@ -68,7 +68,7 @@ ferry_usage(FILE *f)
 	    "  environments [--json]            environments and what runs there\n"
 	    "  releases [ENV] [--json]          releases, newest first\n"
 	    "  release show|log RELEASE\n"
-	    "  approve|reject RELEASE [--by NAME] [--reason TEXT]\n"
+	    "  approve|reject RELEASE [--reason TEXT]\n"
 	    "  deploy ENV VERSION [--wait]      deploy a tag of ENV's repository\n"
 	    "  rollback ENV [--wait]            deploy what ran before\n"
 	    "  pause|resume ENV                 stop or restart automatic deployment\n"

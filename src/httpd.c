@@ -76,6 +76,7 @@ struct httpd_conn {
 	enum httpd_state	 state;
 	int			 trusted;
 	char			 peer[64];
+	long long		 uid;		/* UNIX socket peer, or -1 */
 	struct httpd_req	*req;		/* being read or answered */
 	size_t			 content_length;
 	LIST_ENTRY(httpd_conn)	 entry;
@@ -97,6 +98,7 @@ struct httpd_req {
 	int			 trusted;
 	size_t			 charged;	/* body bytes counted in flight */
 	char			 peer[64];
+	long long		 uid;		/* UNIX socket peer, or -1 */
 };
 
 struct httpd {
@@ -492,6 +494,7 @@ httpd_parse_head(struct httpd_conn *c, char *buf, size_t len,
 	req->conn = c;
 	req->httpd = c->httpd;
 	req->trusted = c->trusted;
+	req->uid = c->uid;
 	memcpy(req->peer, c->peer, sizeof req->peer);
 
 	/*
@@ -726,8 +729,17 @@ httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		snprintf(c->peer, sizeof c->peer, "[%s]:%u", a,
 		    ntohs(sin6->sin6_port));
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	} else
+	} else {
+		/* Who is on the other end of the UNIX socket (the API's
+		 * record of who approved what). */
+		struct ucred	cred;
+		socklen_t	clen = sizeof cred;
+
+		c->uid = -1;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+			c->uid = (long long)cred.uid;
 		snprintf(c->peer, sizeof c->peer, "unix");
+	}
 	c->fd = fd;
 	evutil_make_socket_nonblocking(fd);
 	c->in = evbuffer_new();
@@ -989,6 +1001,13 @@ httpd_req_body(const struct httpd_req *req, size_t *len)
 {
 	*len = req->bodylen;
 	return (req->body != NULL ? req->body : "");
+}
+
+/* The uid of the process on the other end of the UNIX socket, or -1. */
+long long
+httpd_req_uid(const struct httpd_req *req)
+{
+	return (req->trusted ? req->uid : -1);
 }
 
 int

@@ -48,6 +48,7 @@ const char	*httpd_req_query(const struct httpd_req *);
 const struct headers *httpd_req_headers(const struct httpd_req *);
 const char	*httpd_req_body(const struct httpd_req *, size_t *);
 int		 httpd_req_trusted(const struct httpd_req *);
+long long	 httpd_req_uid(const struct httpd_req *);
 const char	*httpd_req_peer(const struct httpd_req *);
 char		*httpd_query_get(const struct httpd_req *, const char *);
 

@@ -15,9 +15,13 @@ struct registry_note {
 	char	*digest;	/* NULL when not given */
 };
 
+/* Notes kept from one body; a registry sends one or a few events. */
+#define REGISTRY_NOTES_MAX	64
+
 struct registry_notes {
 	const char		*format;	/* distribution, harbor, dockerhub */
 	size_t			 events;	/* events in the body */
+	size_t			 skipped;	/* malformed, or over the cap */
 	struct registry_note	*v;		/* pushed manifests */
 	size_t			 n;
 };

@@ -510,6 +510,8 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 		} else
 			release_set(m, row, "approved", NULL);
 	}
+	/* release_set() replaced the row's state string: read it again. */
+	state = json_string_value(json_object_get(row, "state"));
 	if (strcmp(state, "awaiting-approval") == 0) {
 		needed = (int)json_integer_value(json_object_get(row,
 		    "approvals_needed"));
@@ -527,6 +529,7 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 		} else
 			goto out;
 	}
+	state = json_string_value(json_object_get(row, "state"));
 	if (strcmp(state, "approved") == 0)
 		release_start(m, env, row);
 out:
@@ -544,7 +547,8 @@ release_detected(struct release_mgr *m, const char *envname, const char *tag,
 
 	if ((env = conf_environment_find(m->conf, envname)) == NULL)
 		return (-1);
-	if ((id = store_release_seen(m->store, envname, tag, digest)) != 0)
+	if ((id = store_release_seen(m->store, envname, tag, digest,
+	    strcmp(env->policy.kind, "digest") == 0)) != 0)
 		return (id);
 	memset(&r, 0, sizeof r);
 	r.env = envname;
@@ -596,6 +600,34 @@ release_resolved(struct release_mgr *m, const char *envname, const char *tag,
 	release_eval(m, env);
 }
 
+/* With approvers configured, only they decide; else anyone may. */
+static int
+release_may_approve(const struct conf_environment *env, const char *who)
+{
+	size_t	i;
+
+	if (env->napprovers == 0)
+		return (1);
+	for (i = 0; i < env->napprovers; i++) {
+		if (strcmp(env->approvers[i], who) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* A reason for the record: one short line (it goes into the log too). */
+static int
+release_text_ok(const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s != '\0'; s++, n++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || n >= 200)
+			return (0);
+	}
+	return (1);
+}
+
 /*
  * An approval or a rejection of release id by who (via "api", "slack",
  * ...). Returns 0, or -1 with *cause saying why it was refused.
@@ -626,6 +658,18 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 	if (strcmp(state, "awaiting-approval") != 0) {
 		xasprintf(cause, "release %lld is %s, not awaiting approval",
 		    (long long)id, state);
+		json_decref(row);
+		return (-1);
+	}
+	if (!release_may_approve(env, who)) {
+		xasprintf(cause, "%s is not among the approvers of %s", who,
+		    env->name);
+		json_decref(row);
+		return (-1);
+	}
+	if (why != NULL && !release_text_ok(why)) {
+		xasprintf(cause, "the reason must be one line of at most 200 "
+		    "bytes without control characters");
 		json_decref(row);
 		return (-1);
 	}
@@ -717,9 +761,10 @@ release_rollback(struct release_mgr *m, const char *envname, const char *who,
 {
 	const struct conf_environment	*env;
 	struct store_release_new	 r;
-	json_t				*rows, *cur, *row = NULL;
-	const char			*curdigest;
-	size_t				 i;
+	json_t				*rows, *cur, *row = NULL, *dep;
+	json_t				**stack;
+	const char			*curdigest, *d;
+	size_t				 i, n, top = 0;
 	int64_t				 id;
 
 	if ((env = conf_environment_find(m->conf, envname)) == NULL) {
@@ -732,15 +777,37 @@ release_rollback(struct release_mgr *m, const char *envname, const char *who,
 		json_decref(rows);
 		return (-1);
 	}
-	cur = json_array_get(rows, 0);
+	/*
+	 * Replay the deployments, oldest first, on a stack: a deployment
+	 * pushes, a rollback pops back to the artifact it restored. The
+	 * target is the first artifact below the top that differs from it,
+	 * so a second rollback goes further back, never forth again.
+	 */
+	n = json_array_size(rows);
+	stack = xcalloc(n, sizeof *stack);
+	for (i = n; i-- > 0;) {
+		dep = json_array_get(rows, i);
+		d = json_string_value(json_object_get(dep, "digest"));
+		if (strcmp(json_string_value(json_object_get(dep, "source")),
+		    "rollback") == 0) {
+			while (top > 0 && strcmp(json_string_value(
+			    json_object_get(stack[top - 1], "digest")), d) != 0)
+				top--;
+			if (top > 0)
+				continue;
+		}
+		stack[top++] = dep;
+	}
+	cur = stack[top - 1];
 	curdigest = json_string_value(json_object_get(cur, "digest"));
-	for (i = 1; i < json_array_size(rows); i++) {
-		row = json_array_get(rows, i);
+	for (i = top - 1; i-- > 0;) {
+		row = stack[i];
 		if (strcmp(json_string_value(json_object_get(row, "digest")),
 		    curdigest) != 0)
 			break;
 		row = NULL;
 	}
+	free(stack);
 	if (row == NULL) {
 		xasprintf(cause, "%s has no earlier deployment to go back to",
 		    envname);

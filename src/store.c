@@ -175,6 +175,13 @@ static const char *store_migrations[] = {
 	"  reason TEXT,"
 	"  at INTEGER NOT NULL,"
 	"  PRIMARY KEY (release_id, who)) WITHOUT ROWID;",
+
+	/* 5: the release tick's queries stay cheap as history grows. */
+	"CREATE INDEX releases_open ON releases (env, id) WHERE state IN "
+	"('detected', 'awaiting-approval', 'approved');"
+	"CREATE INDEX releases_deployed ON releases (env, deployed_at) WHERE "
+	"deployed_at IS NOT NULL;"
+	"CREATE INDEX releases_state ON releases (state);",
 };
 
 

@@ -102,7 +102,7 @@ struct json_t	*store_releases_open(struct store *, const char *);
 struct json_t	*store_releases_deployed(struct store *, const char *, int);
 struct json_t	*store_releases_in_state(struct store *, const char *);
 int64_t		 store_release_seen(struct store *, const char *,
-		     const char *, const char *);
+		     const char *, const char *, int);
 int64_t		 store_release_deploying(struct store *, const char *);
 int		 store_releases_supersede(struct store *, const char *,
 		     int64_t);

@@ -161,14 +161,24 @@ store_releases_in_state(struct store *st, const char *state)
 	    "releases WHERE state = ? ORDER BY id", "s", state));
 }
 
-/* The watch's release of (env, tag, digest), 0 when it made none. */
+/*
+ * Has env had a release of (tag, digest) that the watch or an operator
+ * asked for? Its id, or 0. With latest_only, only the newest such release
+ * counts: a mutable tag followed by digest may come back to an earlier
+ * digest (a revert), which is then a new release.
+ */
 int64_t
 store_release_seen(struct store *st, const char *env, const char *tag,
-    const char *digest)
+    const char *digest, int latest_only)
 {
+	if (latest_only)
+		return (store_int_query(st, "SELECT CASE WHEN tag = ?2 AND "
+		    "digest = ?3 THEN id ELSE 0 END FROM releases WHERE "
+		    "env = ?1 AND source IN ('watch', 'manual') ORDER BY id "
+		    "DESC LIMIT 1", "sss", env, tag, digest));
 	return (store_int_query(st, "SELECT id FROM releases WHERE env = ? "
-	    "AND tag = ? AND digest = ? AND source = 'watch' ORDER BY id DESC "
-	    "LIMIT 1", "sss", env, tag, digest));
+	    "AND tag = ? AND digest = ? AND source IN ('watch', 'manual') "
+	    "ORDER BY id DESC LIMIT 1", "sss", env, tag, digest));
 }
 
 /* The release of env being deployed now, 0 when none. */
@@ -295,7 +305,10 @@ store_watch_pause(struct store *st, const char *env, int paused)
 	    "si", env, (int64_t)paused));
 }
 
-/* The digest (and created time, -1 unknown) the watch saw for a tag. */
+/*
+ * The digest the watch saw for a tag, and its creation time: seconds, -1
+ * when the artifact has none, -2 when it was not learned.
+ */
 int
 store_watch_tag_get(struct store *st, const char *env, const char *tag,
     char *digest, size_t digestlen, long long *created)
@@ -315,7 +328,7 @@ store_watch_tag_get(struct store *st, const char *env, const char *tag,
 		    (const char *)sqlite3_column_text(s, 0));
 		if (created != NULL)
 			*created = sqlite3_column_type(s, 1) == SQLITE_NULL ?
-			    -1 : sqlite3_column_int64(s, 1);
+			    -2 : sqlite3_column_int64(s, 1);
 	}
 	sqlite3_finalize(s);
 	return (found);
@@ -326,9 +339,9 @@ store_watch_tag_set(struct store *st, const char *env, const char *tag,
     const char *digest, long long created)
 {
 	return (store_exec_args(st, "INSERT INTO watch_tags (env, tag, digest, "
-	    "created, seen_at) VALUES (?1, ?2, ?3, NULLIF(?4, -1), ?5) ON "
+	    "created, seen_at) VALUES (?1, ?2, ?3, NULLIF(?4, -2), ?5) ON "
 	    "CONFLICT (env, tag) DO UPDATE SET digest = ?3, created = "
-	    "NULLIF(?4, -1), seen_at = ?5", "sssii", env, tag, digest,
+	    "NULLIF(?4, -2), seen_at = ?5", "sssii", env, tag, digest,
 	    (int64_t)created, now_ms()));
 }
 

@@ -74,7 +74,8 @@ struct watch_env {
 	int				 checking;
 	int				 recheck;
 	int				 failures;
-	char				*etag;
+	char				*etag;		/* of the last good check */
+	char				*new_etag;	/* of this check */
 	/*
 	 * A tag a notification named, until a check sees it. distribution
 	 * notifies of a manifest push before it links the tag, so the
@@ -182,6 +183,8 @@ watch_env_reset(struct watch_env *we)
 	we->digests = NULL;
 	free(we->selected);
 	we->selected = NULL;
+	free(we->new_etag);
+	we->new_etag = NULL;
 	we->checking = 0;
 }
 
@@ -206,13 +209,25 @@ static void
 watch_done(struct watch_env *we, const char *error)
 {
 	int64_t	delay;
+	int	i;
 
 	if (error != NULL) {
-		we->failures++;
+		if (we->failures < 1000)
+			we->failures++;
 		we->w->errors++;
 		log_warnx("watch %s: %s", we->env->name, error);
-	} else
+	} else {
 		we->failures = 0;
+		/*
+		 * Only a check that got to the end may skip the next list
+		 * by its ETag: one that failed after listing must list again.
+		 */
+		if (we->new_etag != NULL) {
+			free(we->etag);
+			we->etag = we->new_etag;
+			we->new_etag = NULL;
+		}
+	}
 	store_watch_set(we->w->store, we->env->name, we->etag, error,
 	    we->failures);
 	watch_env_reset(we);
@@ -229,9 +244,8 @@ watch_done(struct watch_env *we, const char *error)
 	we->hint = NULL;
 	if (error != NULL) {
 		delay = WATCH_BACKOFF_MIN_MS;
-		while (delay < WATCH_BACKOFF_MAX_MS && we->failures > 1 &&
-		    delay < ((int64_t)WATCH_BACKOFF_MIN_MS << (we->failures -
-		    1)))
+		for (i = 1; i < we->failures && delay < WATCH_BACKOFF_MAX_MS;
+		    i++)
 			delay *= 2;
 		if (delay > WATCH_BACKOFF_MAX_MS)
 			delay = WATCH_BACKOFF_MAX_MS;
@@ -264,8 +278,10 @@ watch_head_cb(struct ocia_result *res, void *arg)
 	}
 	tag = we->selected != NULL ? we->selected : we->env->policy.tag;
 	if (we->hint != NULL && we->selected == NULL) {
-		/* Following a mutable tag: a new digest is what was
-		 * announced; the same one may be the tag not moved yet. */
+		/*
+		 * Following a mutable tag that was just pushed: the digest
+		 * it had before may mean the tag is not moved yet.
+		 */
 		char known[OCI_DIGEST_LEN];
 		if (store_watch_tag_get(we->w->store, we->env->name, tag,
 		    known, sizeof known, NULL) != 1 ||
@@ -275,7 +291,7 @@ watch_head_cb(struct ocia_result *res, void *arg)
 		}
 	}
 	store_watch_tag_set(we->w->store, we->env->name, tag, res->digest,
-	    -1);
+	    -2);
 	watch_found(we, tag, res->digest);
 }
 
@@ -335,8 +351,13 @@ watch_config_cb(struct ocia_result *res, void *arg)
 	json_t			*o;
 
 	c->we->w->requests += (unsigned long long)res->requests;
-	if (res->error == NULL && (o = json_loadb(res->body, res->len, 0,
-	    NULL)) != NULL) {
+	if (res->error != NULL) {
+		/* Not learned: asked again next time. */
+		log_warnx("watch %s: %s", c->we->env->name, res->error);
+		watch_created_done(c, -1, NULL);
+		return;
+	}
+	if ((o = json_loadb(res->body, res->len, 0, NULL)) != NULL) {
 		t = watch_parse_time(json_string_value(json_object_get(o,
 		    "created")));
 		json_decref(o);
@@ -431,8 +452,8 @@ watch_tags_cb(struct ocia_result *res, void *arg)
 		watch_done(we, NULL);
 		return;
 	}
-	free(we->etag);
-	we->etag = res->etag;
+	free(we->new_etag);
+	we->new_etag = res->etag;
 	res->etag = NULL;
 	we->tags = res->tags;
 	we->ntags = res->ntags;
@@ -456,8 +477,9 @@ watch_tags_cb(struct ocia_result *res, void *arg)
 		we->created[i] = -1;
 		if (!policy_match(we->pol, we->tags[i]))
 			continue;
+		/* -1: it has no creation time; -2: not learned yet. */
 		if (store_watch_tag_get(we->w->store, we->env->name,
-		    we->tags[i], digest, sizeof digest, &t) == 1 && t >= 0) {
+		    we->tags[i], digest, sizeof digest, &t) == 1 && t != -2) {
 			we->created[i] = t;
 			snprintf(we->digests[i], OCI_DIGEST_LEN, "%s", digest);
 			continue;
@@ -504,6 +526,7 @@ watch_env_free(struct watch_env *we)
 	event_free(we->timer);
 	policy_free(we->pol);
 	free(we->etag);
+	free(we->new_etag);
 	free(we->hint);
 	free(we);
 }
@@ -526,7 +549,6 @@ watch_build(struct watch *w)
 	struct watch_reg		*r;
 	struct watch_resolve		*rs;
 	struct policy_spec		 spec;
-	json_t				*st;
 	char				*cause = NULL;
 	size_t				 i;
 
@@ -563,13 +585,10 @@ watch_build(struct watch *w)
 			continue;
 		}
 		we->timer = evtimer_new(w->base, watch_timer_cb, we);
-		if ((st = store_watch_get(w->store, env->name)) != NULL) {
-			if (json_string_value(json_object_get(st, "etag")) !=
-			    NULL)
-				we->etag = xstrdup(json_string_value(
-				    json_object_get(st, "etag")));
-			json_decref(st);
-		}
+		/*
+		 * No ETag from before: the policy or repository may have
+		 * changed with the configuration, so the first check lists.
+		 */
 		LIST_INSERT_HEAD(&w->envs, we, entry);
 		/* At start-up: whatever was pushed while we were away. */
 		watch_schedule(we, 0);
@@ -584,7 +603,7 @@ watch_resolve_cb(struct ocia_result *res, void *arg)
 
 	w->requests += (unsigned long long)res->requests;
 	if (res->error == NULL)
-		store_watch_tag_set(w->store, r->env, r->tag, res->digest, -1);
+		store_watch_tag_set(w->store, r->env, r->tag, res->digest, -2);
 	release_resolved(w->rel, r->env, r->tag, res->error == NULL ?
 	    res->digest : NULL, res->error);
 	watch_resolve_free(r);
@@ -687,7 +706,11 @@ watch_notify(struct watch *w, const char *host, const char *repository,
 		if (strcmp(we->env->repo_path, repository) != 0)
 			continue;
 		if (tag != NULL && policy_match(we->pol, tag)) {
-			store_watch_tag_forget(w->store, we->env->name, tag);
+			/* A tag followed by digest keeps what it was, so
+			 * the check can tell whether it moved yet. */
+			if (strcmp(we->env->policy.kind, "digest") != 0)
+				store_watch_tag_forget(w->store,
+				    we->env->name, tag);
 			free(we->hint);
 			we->hint = xstrdup(tag);
 			we->hint_tries = 0;
