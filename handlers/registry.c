@@ -37,6 +37,19 @@ registry_note_add(struct registry_notes *rn, const char *host,
     const char *repository, const char *tag, const char *digest)
 {
 	struct registry_note	*n;
+	size_t			 i;
+
+	/* One note per repository and tag is enough for the watch. */
+	for (i = 0; i < rn->n; i++) {
+		if (strcmp(rn->v[i].repository, repository) == 0 &&
+		    (rn->v[i].tag == NULL) == (tag == NULL || *tag == '\0') &&
+		    (rn->v[i].tag == NULL || strcmp(rn->v[i].tag, tag) == 0))
+			return;
+	}
+	if (rn->n >= REGISTRY_NOTES_MAX) {
+		rn->skipped++;
+		return;
+	}
 
 	rn->v = xreallocarray(rn->v, rn->n + 1, sizeof *rn->v);
 	n = &rn->v[rn->n++];
@@ -64,13 +77,17 @@ registry_distribution(const struct jv *root, struct registry_notes *rn,
 	}
 	rn->format = "distribution";
 	for (i = 0; i < jv_size(events); i++) {
+		/*
+		 * A bad event is skipped, not the whole body refused:
+		 * distribution resends a refused body forever, and the
+		 * events after it would wait behind it.
+		 */
 		ev = jv_at(events, i);
-		if (!jv_is_object(ev)) {
-			xasprintf(cause, "distribution envelope: event %zu is "
-			    "not an object", i);
-			return (-1);
-		}
 		rn->events++;
+		if (!jv_is_object(ev)) {
+			rn->skipped++;
+			continue;
+		}
 		action = hjson_str(ev, "action");
 		if (action == NULL || strcmp(action, "push") != 0)
 			continue;
@@ -84,9 +101,8 @@ registry_distribution(const struct jv *root, struct registry_notes *rn,
 			continue;
 		repo = hjson_str(ev, "target.repository");
 		if (repo == NULL || !oci_repo_is_valid(repo)) {
-			xasprintf(cause, "distribution event %zu: missing or "
-			    "invalid target.repository", i);
-			return (-1);
+			rn->skipped++;
+			continue;
 		}
 		host = hjson_str(ev, "request.host");
 		registry_note_add(rn, host, repo, hjson_str(ev, "target.tag"),
