@@ -132,10 +132,13 @@ post() {
 		-H 'Content-Type: application/json' "$@" "$T_URL$p" >code
 }
 
-# api PATH: GET over the API's UNIX socket; body to ./body, status to ./code.
+# api PATH [curl args...]: GET (or what the args say) over the API's UNIX
+# socket; body to ./body, status to ./code.
 api() {
-	curl -sS -o body -w '%{http_code}' --unix-socket "$T_SOCK" \
-		"http://ferry$1" >code
+	p=$1
+	shift
+	curl -sS -o body -w '%{http_code}' --unix-socket "$T_SOCK" "$@" \
+		"http://ferry$p" >code
 }
 
 # expect_code N: the last request's status was N.
