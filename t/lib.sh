@@ -68,13 +68,30 @@ write_config() {
 	} >ferry.yaml
 }
 
+# wait_for CMD [SECONDS]: evaluate CMD until it succeeds, for at most
+# SECONDS (default 20). Tests poll for the state they check (a log line, a
+# file, an API answer, a process gone) instead of sleeping a fixed time:
+# under the sanitizers on a loaded machine ferryd is many times slower than
+# a plain build, while a poll costs the fast path only milliseconds.
+wait_for() {
+	wf_end=$(($(date +%s) + ${2:-20}))
+	while ! eval "$1"
+	do
+		if test "$(date +%s)" -ge "$wf_end"; then
+			echo "wait_for: gave up after ${2:-20} s: $1" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
 # start_daemon [ARGS]: run ferryd on ./ferry.yaml and wait for its ready
-# file ("host:port"), for at most 10 seconds.
+# file ("host:port"), for at most 20 seconds.
 start_daemon() {
 	rm -f "$T_TRASH/ready"
 	"$FERRYD" -v -c "$T_TRASH/ferry.yaml" "$@" >>ferryd.log 2>&1 &
 	T_PID=$!
-	i=0
+	sd_end=$(($(date +%s) + 20))
 	while ! test -s "$T_TRASH/ready"
 	do
 		if ! kill -0 "$T_PID" 2>/dev/null; then
@@ -82,8 +99,8 @@ start_daemon() {
 			echo "ferryd died at start-up"
 			return 1
 		fi
-		i=$((i + 1))
-		test $i -le 200 || { echo "ferryd not ready"; return 1; }
+		test "$(date +%s)" -lt "$sd_end" ||
+			{ echo "ferryd not ready after 20 s"; return 1; }
 		sleep 0.05
 	done
 	T_URL="http://$(head -n 1 "$T_TRASH/ready")"
@@ -106,6 +123,14 @@ stop_daemon_quiet() {
 	kill -KILL "$T_PID" 2>/dev/null
 	wait "$T_PID" 2>/dev/null
 	T_PID=
+}
+
+# hup_daemon: SIGHUP ferryd and wait until it has taken the new
+# configuration or refused it (its log says which).
+hup_daemon() {
+	hd_n=$(grep -c "configuration reloaded\|reload failed" ferryd.log)
+	kill -HUP "$T_PID" &&
+	wait_for 'test "$(grep -c "configuration reloaded\|reload failed" ferryd.log)" -gt "$hd_n"'
 }
 
 # kill9_daemon: the crash case.
@@ -181,7 +206,9 @@ registry_start() {
 	} >reg.yml
 	docker-registry serve reg.yml >>registry.log 2>&1 &
 	REG_PID=$!
-	for _ in $(seq 100); do
+	rs_end=$(($(date +%s) + 20))
+	while test "$(date +%s)" -lt "$rs_end"
+	do
 		case $(curl -s -o /dev/null -w '%{http_code}' "http://$REG/v2/") in
 		200|401) return 0;;
 		esac

@@ -9,12 +9,12 @@ test_expect 'setup' '
 	write_config </dev/null &&
 	"$T_HELPER/notify-listen" "$T_TRASH/notify.sock" >notes &
 	NPID=$! &&
-	i=0 && while ! grep -q listening notes; do i=$((i+1)); test $i -lt 100 || return 1; sleep 0.05; done
+	wait_for "grep -q listening notes"
 '
 
 test_expect 'READY=1 is sent once ferryd listens' '
 	NOTIFY_SOCKET="$T_TRASH/notify.sock" start_daemon &&
-	i=0 && while ! grep -q "READY=1" notes; do i=$((i+1)); test $i -lt 100 || return 1; sleep 0.05; done &&
+	wait_for "grep -q READY=1 notes" &&
 	grep "READY=1|STATUS=listening on 127.0.0.1:" notes &&
 	curl -sS "$T_URL/healthz" >/dev/null
 '
@@ -28,14 +28,14 @@ test_expect 'SIGTERM sends STOPPING=1 and exits 0' '
 test_expect 'SIGHUP reloads the configuration and re-sends READY=1' '
 	"$T_HELPER/notify-listen" "$T_TRASH/notify.sock" >notes2 &
 	NPID=$! &&
-	i=0 && while ! grep -q listening notes2; do i=$((i+1)); test $i -lt 100 || return 1; sleep 0.05; done &&
+	wait_for "grep -q listening notes2" &&
 	NOTIFY_SOCKET="$T_TRASH/notify.sock" start_daemon &&
 	printf "projects:\n  - {name: late, repo: r, provider: github, secret: x}\n" >>ferry.yaml &&
 	curl -sS -o body -w "%{http_code}" -X POST -d "{}" "$T_URL/hooks/late" >code &&
 	expect_code 404 &&
-	kill -HUP $T_PID &&
-	i=0 && while ! grep -q RELOADING=1 notes2; do i=$((i+1)); test $i -lt 100 || return 1; sleep 0.05; done &&
-	sleep 0.2 &&
+	hup_daemon && grep "configuration reloaded: 1 projects" ferryd.log &&
+	wait_for "grep -qx READY=1 notes2" &&
+	grep -B 1 -x READY=1 notes2 | grep -qx RELOADING=1 &&
 	curl -sS -o body -w "%{http_code}" -X POST -d "{}" "$T_URL/hooks/late" >code &&
 	expect_code 401 &&
 	stop_daemon && wait $NPID
@@ -44,7 +44,7 @@ test_expect 'SIGHUP reloads the configuration and re-sends READY=1' '
 test_expect 'a broken configuration on SIGHUP keeps the old one' '
 	start_daemon &&
 	echo "bogus_key: 1" >>ferry.yaml &&
-	kill -HUP $T_PID && sleep 0.3 &&
+	hup_daemon &&
 	grep "reload failed, keeping the old configuration" ferryd.log &&
 	grep "unknown key \"bogus_key\"" ferryd.log &&
 	curl -sS -o body -w "%{http_code}" -X POST -d "{}" "$T_URL/hooks/late" >code &&

@@ -22,10 +22,12 @@ deliver() {
 	expect_code 202 && jq -r ".runs[0]" body
 }
 
-# wait_run ID STATE...: until the run reaches one of the states (20 s).
+# wait_run ID STATE...: until the run reaches one of the states (60 s: a
+# whole run under the sanitizers on a loaded machine).
 wait_run() {
 	id=$1; shift
-	for _ in $(seq 200); do
+	wr_end=$(($(date +%s) + 60))
+	while test "$(date +%s)" -lt "$wr_end"; do
 		api "/api/v1/runs/$id" && st=$(jq -r .state body)
 		for want in "$@"; do test "$st" = "$want" && return 0; done
 		case $st in success|failed|canceled) echo "run $id ended $st"; cat body; return 1;; esac
@@ -93,7 +95,7 @@ test_expect 'a secret of the project reaches stages but never ferryd'"'"'s log' 
 '
 
 test_expect 'the worktree is removed after a successful run' '
-	sleep 0.3 && test -z "$(ls state/work 2>/dev/null)"
+	wait_for "test -z \"\$(ls state/work 2>/dev/null)\""
 '
 
 test_expect 'an invalid .ferry.yaml fails the run with line and column' '
@@ -126,7 +128,7 @@ test_expect 'a stage past its timeout is killed with its children' '
 	jq -e ".stages[2].state == \"failed\" and .stages[3].state == \"skipped\"" body &&
 	stage_log $id slow | grep "timed out" &&
 	child=$(jq -r .outputs.child body) && test -n "$child" &&
-	sleep 0.3 && gone $child
+	wait_for "gone $child"
 '
 
 test_expect 'a bare command is found in the stages'"'"' PATH; leftovers die with the stage' '
@@ -141,7 +143,7 @@ test_expect 'a bare command is found in the stages'"'"' PATH; leftovers die with
 	id=$(deliver refs/heads/main $sha) &&
 	wait_run $id success &&
 	stage_log $id tool | grep "mytool ran" &&
-	bg=$(jq -r .outputs.bg body) && sleep 0.3 && gone $bg
+	bg=$(jq -r .outputs.bg body) && test -n "$bg" && wait_for "gone $bg"
 '
 
 test_expect 'cancel stops a running stage' '
@@ -149,7 +151,7 @@ test_expect 'cancel stops a running stage' '
 	sha=$(commit "long") &&
 	id=$(deliver refs/heads/main $sha) &&
 	wait_run $id running &&
-	for _ in $(seq 50); do stage_log $id long 2>/dev/null | grep -q started && break; sleep 0.1; done &&
+	wait_for "stage_log $id long 2>/dev/null | grep -q started" &&
 	"$FERRY" -s "$T_SOCK" cancel $id &&
 	wait_run $id canceled &&
 	jq -e ".stages[2].state == \"canceled\"" body
@@ -181,17 +183,27 @@ test_expect 'ferry trigger runs the tip of a ref by hand' '
 '
 
 # follow_check: start a chatty stage, follow its log, check it streams.
+# The stage prints three lines, then waits for the test to create ./gate
+# (for at most 30 s) before it prints three more and ends: so the follower
+# must show the first lines while the stage still runs, however slow the
+# machine.
 follow_check() {
-	printf "stages:\n  - name: talk\n    run: for i in 1 2 3 4 5 6; do echo line-\$i; sleep 0.3; done\n" >work/.ferry.yaml &&
+	rm -f gate &&
+	cat >work/.ferry.yaml <<-EOF &&
+	stages:
+	  - name: talk
+	    run: for i in 1 2 3; do echo line-\$i; done; n=0; while ! test -e $T_TRASH/gate && test \$n -lt 600; do sleep 0.05; n=\$((n + 1)); done; for i in 4 5 6; do echo line-\$i; done
+	EOF
 	sha=$(commit "talk") &&
 	id=$(deliver refs/heads/main $sha) &&
-	wait_run $id running || return 1
-	for _ in $(seq 50); do test -f "$T_TRASH/state/logs/$id/talk.log" && break; sleep 0.1; done
-	curl -sS -N --unix-socket "$T_SOCK" "http://ferry/api/v1/runs/$id/logs/talk?follow=1" >followed &
+	wait_run $id running &&
+	wait_for "test -f $T_TRASH/state/logs/$id/talk.log" || return 1
+	timeout 60 curl -sS -N --unix-socket "$T_SOCK" "http://ferry/api/v1/runs/$id/logs/talk?follow=1" >followed &
 	CPID=$!
-	sleep 0.8 &&
+	wait_for "grep -q line-3 followed" &&
 	api "/api/v1/runs/$id" && test "$(jq -r .state body)" = running &&
-	grep -q "line-1" followed && ! grep -q "line-6" followed &&
+	grep -q "line-1" followed && ! grep -q "line-4" followed &&
+	: >gate &&
 	wait $CPID &&
 	test "$(grep -c "line-" followed)" = 6 &&
 	"$FERRY" -s "$T_SOCK" logs $id talk >cli.log && test "$(grep -c "line-" cli.log)" = 6

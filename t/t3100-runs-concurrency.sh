@@ -8,12 +8,21 @@
 
 GIT="git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
 
-# repo NAME: a bare repository and a clone with a pipeline that sleeps.
+# repo NAME [GATE]: a bare repository and a clone with a pipeline; with
+# GATE its stage waits until the test creates that file (for at most 30 s),
+# so that it is surely still running while the test looks.
 repo() {
 	git init -q --bare git/$1.git &&
 	$GIT clone -q git/$1.git $1 2>/dev/null &&
-	printf "stages:\n  - name: work\n    run: sleep 1; echo worked\n" >$1/.ferry.yaml &&
+	pipeline "${2:-}" >$1/.ferry.yaml &&
 	(cd $1 && $GIT add -A && $GIT commit -q -m init && git push -q origin HEAD:refs/heads/main)
+}
+
+pipeline() { # [GATE]
+	printf "stages:\n  - name: work\n    run: echo begun; "
+	test -z "$1" ||
+		printf "n=0; while ! test -e $T_TRASH/$1 && test \$n -lt 600; do sleep 0.05; n=\$((n + 1)); done; "
+	printf "echo worked\n"
 }
 
 deliver() { # PROJECT REF SHA
@@ -24,11 +33,7 @@ deliver() { # PROJECT REF SHA
 }
 
 wait_run() { # ID STATE
-	for _ in $(seq 300); do
-		api "/api/v1/runs/$1" && test "$(jq -r .state body)" = "$2" && return 0
-		sleep 0.05
-	done
-	cat body; return 1
+	wait_for "api /api/v1/runs/$1 && test \"\$(jq -r .state body)\" = $2" 60 || { cat body; return 1; }
 }
 
 stage_time() { # ID FIELD: the work stage's started_at or finished_at
@@ -36,7 +41,7 @@ stage_time() { # ID FIELD: the work stage's started_at or finished_at
 }
 
 test_expect 'setup' '
-	mkdir git && repo shop && repo tools &&
+	mkdir git && repo shop gate-a && repo tools &&
 	git -C shop push -q origin HEAD:refs/heads/other &&
 	echo s3cret >secret && chmod 600 secret &&
 	T_EXEC="{concurrency: 4}" write_config <<-EOF &&
@@ -47,25 +52,33 @@ test_expect 'setup' '
 	start_daemon
 '
 
+# Run a (shop) holds its stage until ./gate-a exists: b (shop too) must wait
+# for it, c (tools) must run to its end meanwhile.
 test_expect 'one project runs one at a time; another runs beside it' '
 	a=$(deliver shop refs/heads/main $(git -C shop rev-parse HEAD)) &&
 	b=$(deliver shop refs/heads/other $(git -C shop rev-parse HEAD)) &&
 	c=$(deliver tools refs/heads/main $(git -C tools rev-parse HEAD)) &&
-	wait_run $a success && wait_run $b success && wait_run $c success &&
+	wait_run $a running && wait_run $c success &&
+	api /api/v1/runs/$a && jq -e ".state == \"running\"" body &&
+	api /api/v1/runs/$b && jq -e ".state == \"queued\"" body &&
+	: >gate-a &&
+	wait_run $a success && wait_run $b success &&
 	a_end=$(stage_time $a finished_at) && b_start=$(stage_time $b started_at) &&
-	c_start=$(stage_time $c started_at) && a_start=$(stage_time $a started_at) &&
-	echo "a $a_start-$a_end b $b_start c $c_start" &&
+	c_start=$(stage_time $c started_at) && c_end=$(stage_time $c finished_at) &&
+	a_start=$(stage_time $a started_at) &&
+	echo "a $a_start-$a_end b $b_start c $c_start-$c_end" &&
 	test "$b_start" -ge "$a_end" &&
-	test "$c_start" -lt "$a_end"
+	test "$c_end" -le "$a_end"
 '
 
 test_expect 'SIGKILL during a run: interrupted, then run again after restart' '
-	(cd shop && printf "stages:\n  - name: work\n    run: echo begun; sleep 2; echo worked\n" >.ferry.yaml &&
-	 $GIT commit -q -am slow && git push -q origin HEAD:refs/heads/main) &&
+	pipeline gate-k >shop/.ferry.yaml &&
+	(cd shop && $GIT commit -q -am slow && git push -q origin HEAD:refs/heads/main) &&
 	id=$(deliver shop refs/heads/main $(git -C shop rev-parse HEAD)) &&
 	wait_run $id running &&
-	for _ in $(seq 100); do grep -q begun "$T_TRASH/state/logs/$id/work.log" 2>/dev/null && break; sleep 0.05; done &&
+	wait_for "grep -q begun $T_TRASH/state/logs/$id/work.log 2>/dev/null" &&
 	kill9_daemon &&
+	: >gate-k &&
 	start_daemon &&
 	grep "interrupted by a stop" ferryd.log &&
 	wait_run $id success &&

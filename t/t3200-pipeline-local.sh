@@ -57,9 +57,9 @@ test_expect '--follow runs again when HEAD moves' '
 	(cd repo && $GIT commit -q -am follow) &&
 	"$FERRY" pipeline run --repo repo --follow >out5 2>&1 &
 	FPID=$! &&
-	for _ in $(seq 50); do grep -q "waiting for HEAD" out5 && break; sleep 0.1; done &&
+	wait_for "grep -q \"waiting for HEAD\" out5" &&
 	echo more >>repo/data.txt && (cd repo && $GIT commit -q -am again) &&
-	for _ in $(seq 50); do grep -q "run-of $(git -C repo rev-parse HEAD)" out5 && break; sleep 0.1; done &&
+	wait_for "grep -q \"run-of $(git -C repo rev-parse HEAD)\" out5" &&
 	kill $FPID && wait $FPID;
 	grep -c "^run-of " out5 | grep -x 2
 '

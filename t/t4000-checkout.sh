@@ -78,7 +78,8 @@ AUTH_PID=
 trap 'stop_daemon_quiet; stop_git_daemon; test -z "$AUTH_PID" || kill "$AUTH_PID" 2>/dev/null' EXIT
 
 # start_git_daemon BASE: git daemon on 127.0.0.1 serving BASE, on a random
-# free port (retried when taken); sets GD_PORT once it answers.
+# free port (retried when taken: then git daemon exits); sets GD_PORT once
+# it answers, which it is given 20 s to do.
 start_git_daemon() {
 	for try in 1 2 3 4 5 6 7 8 9 10
 	do
@@ -89,15 +90,14 @@ start_git_daemon() {
 			--log-destination=stderr </dev/null \
 			>>git-daemon.log 2>&1 &
 		GD_PID=$!
-		i=0
+		gd_end=$(($(date +%s) + 20))
 		while kill -0 "$GD_PID" 2>/dev/null
 		do
 			if git ls-remote "git://127.0.0.1:$GD_PORT/shop.git" \
 			    >/dev/null 2>&1; then
 				return 0
 			fi
-			i=$((i + 1))
-			test $i -le 100 || break
+			test "$(date +%s)" -lt "$gd_end" || break
 			sleep 0.05
 		done
 		stop_git_daemon
@@ -423,18 +423,24 @@ test_expect 'two concurrent checkouts of one new mirror both succeed' '
 	diff -r --no-dereference wt-c1 wt-c2
 '
 
+# The lock is held until the test creates ./release (for at most 30 s):
+# the checkout must still be waiting 0.6 s after it started, and finish
+# once the lock is free.
 test_expect 'a fetch waits for the mirror lock held by another process' '
 	if ! command -v flock >/dev/null; then echo "no flock(1)"; return 0; fi
-	flock m-conc/ferry.lock sleep 1 &
+	rm -f locked release fetch.rc
+	flock m-conc/ferry.lock sh -c ": >locked; n=0; while ! test -e release && test \$n -lt 600; do sleep 0.05; n=\$((n + 1)); done" &
 	FL=$!
-	sleep 0.2 &&
-	t0=$(date +%s%N) &&
-	"$FERRY" checkout --mirror m-conc --url "$URL" --ref refs/heads/main \
-		>stdout 2>stderr &&
-	t1=$(date +%s%N) &&
-	wait $FL &&
-	expect_commit "$C6" &&
-	test $(((t1 - t0) / 1000000)) -ge 600
+	wait_for "test -e locked" || return 1
+	( "$FERRY" checkout --mirror m-conc --url "$URL" --ref refs/heads/main \
+		>stdout 2>stderr; echo $? >fetch.rc ) &
+	FP=$!
+	sleep 0.6 &&
+	test ! -e fetch.rc &&
+	: >release &&
+	wait $FL && wait $FP &&
+	test "$(cat fetch.rc)" = 0 &&
+	expect_commit "$C6"
 '
 
 test_expect 'passwords in URLs and token files stay out of messages' '
@@ -455,8 +461,7 @@ test_expect 'a refused token: three tries, one clear error, never shown' '
 	echo tok-s3cret-1 >token && chmod 600 token &&
 	"$T_SRCDIR/helper/git-auth-server" auth.port auth.log \
 		</dev/null >auth-server.log 2>&1 &
-	i=0 && while ! test -s auth.port; do
-		i=$((i + 1)); test $i -le 100 || return 1; sleep 0.05; done &&
+	wait_for "test -s auth.port" &&
 	read AUTH_PORT AUTH_PID <auth.port &&
 	AURL=http://127.0.0.1:$AUTH_PORT/shop.git &&
 	! "$FERRY" checkout --mirror m-auth --url "$AURL" --ref refs/heads/main \

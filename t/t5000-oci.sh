@@ -159,8 +159,7 @@ test_expect 'registry down: a readable error after retries' '
 # --- the Bearer token flow against the stand-in ---------------------------
 python3 "$T_SRCDIR/helper/token-server" "$T_TRASH/tok.port" "$T_TRASH/tok.log" &
 TOK_PID=$!
-i=0
-while ! test -s tok.port && test $i -lt 100; do i=$((i + 1)); sleep 0.05; done
+wait_for "test -s tok.port"
 TR=127.0.0.1:$(cut -d' ' -f1 tok.port)
 printf 'tpass\n' >tpw
 TOCI="$FERRY oci --insecure --username tuser --password-file $T_TRASH/tpw"

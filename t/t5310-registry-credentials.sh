@@ -56,7 +56,7 @@ test_expect 'the password is in no log and no stage environment' '
 '
 
 test_expect 'a wrong password fails the build stage readably' '
-	printf "wrong\n" >regpw && kill -HUP $T_PID && sleep 0.3 &&
+	printf "wrong\n" >regpw && hup_daemon && grep "configuration reloaded" ferryd.log &&
 	echo "# two" >>work/app/Dockerfile && (cd work && $GIT commit -q -am two && git push -q origin HEAD:refs/heads/main) &&
 	id=$(deliver_push shop refs/heads/main $(git -C work rev-parse HEAD)) && wait_run_end $id &&
 	jq -e ".state == \"failed\"" body &&

@@ -35,7 +35,7 @@ static int
 flood_connect(const char *host, int port)
 {
 	struct sockaddr_in	sin;
-	struct timeval		tv = { 10, 0 };
+	struct timeval		tv = { 30, 0 };	/* generous: sanitized, loaded */
 	int			fd;
 
 	memset(&sin, 0, sizeof sin);
