@@ -510,6 +510,8 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 		} else
 			release_set(m, row, "approved", NULL);
 	}
+	/* release_set() replaced the row's state (and freed the old). */
+	state = json_string_value(json_object_get(row, "state"));
 	if (strcmp(state, "awaiting-approval") == 0) {
 		needed = (int)json_integer_value(json_object_get(row,
 		    "approvals_needed"));
@@ -527,6 +529,7 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 		} else
 			goto out;
 	}
+	state = json_string_value(json_object_get(row, "state"));
 	if (strcmp(state, "approved") == 0)
 		release_start(m, env, row);
 out:
