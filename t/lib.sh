@@ -157,13 +157,13 @@ post() {
 		-H 'Content-Type: application/json' "$@" "$T_URL$p" >code
 }
 
-# api PATH [curl args...]: GET (or what the args say) over the API's UNIX
-# socket; body to ./body, status to ./code.
+# api PATH [CURL-ARGS]: a request (GET unless the arguments say otherwise)
+# over the API's UNIX socket; body to ./body, status to ./code.
 api() {
-	p=$1
+	api_path=$1
 	shift
 	curl -sS -o body -w '%{http_code}' --unix-socket "$T_SOCK" "$@" \
-		"http://ferry$p" >code
+		"http://ferry$api_path" >code
 }
 
 # expect_code N: the last request's status was N.
