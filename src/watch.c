@@ -83,6 +83,8 @@ struct watch_env {
 	 */
 	char				*hint;
 	int				 hint_tries;
+	int				 absent_tries;	/* listed, HEAD 404 */
+	int				 soon;		/* look again shortly */
 	/* A "latest" check in progress. */
 	char				**tags;
 	long long			*created;
@@ -236,6 +238,11 @@ watch_done(struct watch_env *we, const char *error)
 		watch_schedule(we, 0);
 		return;
 	}
+	if (we->soon) {
+		we->soon = 0;
+		watch_schedule(we, WATCH_HINT_MS);
+		return;
+	}
 	if (we->hint != NULL && ++we->hint_tries <= WATCH_HINT_TRIES) {
 		watch_schedule(we, WATCH_HINT_MS);
 		return;
@@ -260,6 +267,7 @@ watch_done(struct watch_env *we, const char *error)
 static void
 watch_found(struct watch_env *we, const char *tag, const char *digest)
 {
+	we->absent_tries = 0;
 	release_detected(we->w->rel, we->env->name, tag, digest);
 	watch_done(we, NULL);
 }
@@ -272,6 +280,20 @@ watch_head_cb(struct ocia_result *res, void *arg)
 
 	we->op = NULL;
 	we->w->requests += (unsigned long long)res->requests;
+	if (res->error != NULL && res->status == 404 && we->selected != NULL &&
+	    we->absent_tries < WATCH_HINT_TRIES) {
+		/*
+		 * Listed, yet not there: docker-registry lists a tag a moment
+		 * before its manifest answers. Look again shortly, as for a
+		 * notified tag, instead of failing the check.
+		 */
+		log_debug("watch %s: %s listed but not found yet",
+		    we->env->name, we->selected);
+		we->absent_tries++;
+		we->soon = 1;
+		watch_done(we, NULL);
+		return;
+	}
 	if (res->error != NULL) {
 		watch_done(we, res->error);
 		return;
