@@ -327,20 +327,30 @@ test_expect 'Harbor and Docker Hub payloads are understood' '
 	jq -e ".format == \"dockerhub\" and .pushes == 1" body
 '
 
+# watch_ok_flaky: the last check of the flaky environment went well.
+watch_ok_flaky() {
+	api /api/v1/environments &&
+	jq -e '[.environments[] | select(.name == "flaky")][0].watch | .error == null and .failures == 0' body >/dev/null
+}
+
+# faults_then_200: the proxy injected its three faults, then passed a
+# request through.
+faults_then_200() {
+	test "$(grep -c fault proxy.log)" = 3 && tail -n 1 proxy.log | grep -q " 200$"
+}
+
 test_expect 'a failing registry: retries with backoff, one release, one deployment' '
-	for _ in $(seq 100); do test -s flaky.out && break; sleep 0.1; done &&
+	wait_for "test -s flaky.out" &&
 	test "$(sort -u flaky.out | tail -n 1)" = 1.2.0 &&
 	lines=$(wc -l <flaky.out) &&
 	printf "500\n429 1\n503\n" >faults &&
 	: >proxy.log &&
 	$FERRY -s "$T_SOCK" check flaky &&
-	for _ in $(seq 100); do test "$(grep -c "tags/list 200" proxy.log)" -ge 1 && break; sleep 0.1; done &&
-	grep -c "tags/list 500 fault" proxy.log && grep -c "tags/list 429 fault" proxy.log &&
-	grep -c "tags/list 503 fault" proxy.log && grep "tags/list 200" proxy.log &&
+	wait_for faults_then_200 30 &&
+	grep " 500 fault" proxy.log && grep " 429 fault" proxy.log && grep " 503 fault" proxy.log &&
+	wait_for watch_ok_flaky 30 &&
 	$FERRY -s "$T_SOCK" check flaky && $FERRY -s "$T_SOCK" check flaky &&
-	sleep 1 && test "$(wc -l <flaky.out)" = "$lines" &&
-	api /api/v1/environments &&
-	jq -e "[.environments[] | select(.name == \"flaky\")][0].watch | .error == null and .failures == 0" body
+	sleep 1 && test "$(wc -l <flaky.out)" = "$lines"
 '
 
 test_expect 'a registry that stays down: the error is shown and checks back off' '
