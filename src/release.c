@@ -547,6 +547,11 @@ release_detected(struct release_mgr *m, const char *envname, const char *tag,
 
 	if ((env = conf_environment_find(m->conf, envname)) == NULL)
 		return (-1);
+	if (!oci_digest_is_valid(digest) || !oci_tag_is_valid(tag)) {
+		log_warnx("release: %s: not a tag and digest: \"%s\" \"%s\"",
+		    envname, tag, digest);
+		return (-1);
+	}
 	if ((id = store_release_seen(m->store, envname, tag, digest,
 	    strcmp(env->policy.kind, "digest") == 0)) != 0)
 		return (id);

@@ -357,7 +357,9 @@ watch_created_done(struct watch_created *c, long long created,
 	c->op = NULL;
 	we->created[c->index] = created;
 	if (digest != NULL) {
-		snprintf(we->digests[c->index], OCI_DIGEST_LEN, "%s", digest);
+		if (digest != we->digests[c->index])
+			snprintf(we->digests[c->index], OCI_DIGEST_LEN, "%s",
+			    digest);
 		store_watch_tag_set(we->w->store, we->env->name,
 		    we->tags[c->index], digest, created);
 	}

@@ -22,6 +22,30 @@ publish() {
 		--git-dir chart.git --commit refs/heads/main >/dev/null
 }
 
+# image TAG CREATED [ANNOTATED]: an image manifest under TAG whose config
+# says it was created at CREATED (RFC 3339); with ANNOTATED, the time is in
+# the manifest's annotation instead and the config has none.
+image() {
+	if test -n "${3:-}"; then
+		printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"t":"%s"}}}' "$1" >cfg.json
+	else
+		printf '{"architecture":"amd64","os":"linux","created":"%s","rootfs":{"type":"layers","diff_ids":[]},"config":{"Labels":{"t":"%s"}}}' "$2" "$1" >cfg.json
+	fi &&
+	"$FERRY" oci --insecure put-blob "$REG/acme/app" cfg.json >dig &&
+	cd_=$(grep -o "sha256:[0-9a-f]*" dig | head -n 1) &&
+	printf "layer of %s\n" "$1" | gzip -n >layer.gz &&
+	"$FERRY" oci --insecure put-blob "$REG/acme/app" layer.gz >dig &&
+	ld_=$(grep -o "sha256:[0-9a-f]*" dig | head -n 1) &&
+	ann= &&
+	if test -n "${3:-}"; then
+		ann=",\"annotations\":{\"org.opencontainers.image.created\":\"$2\"}"
+	fi &&
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":%d}]%s}' \
+		"$cd_" "$(wc -c <cfg.json)" "$ld_" "$(wc -c <layer.gz)" "$ann" >man.json &&
+	"$FERRY" oci --insecure --media-type application/vnd.oci.image.manifest.v1+json \
+		put-manifest "$REG/acme/app:$1" man.json >/dev/null
+}
+
 # tcp TOKEN PATH [curl args]: the API over TCP with a bearer token.
 tcp() {
 	t=$1 p=$2
@@ -76,6 +100,13 @@ test_expect 'setup: a chart repository, a registry, ferryd with named API tokens
 	    deadline: 1s
 	    poll_interval: off
 	    deploy: {driver: command, run: ["true"]}
+	  - name: newest
+	    repository: $REG/acme/app
+	    policy: {latest: true, allow: "^build-", ignore: ["-debug\$"]}
+	    poll_interval: off
+	    deploy:
+	      driver: command
+	      run: ["sh", "-c", "echo \"\$FERRY_RELEASE_TAG\" >>$T_TRASH/newest.out"]
 	  - name: roll
 	    repository: $REG/acme/shop
 	    policy: {semver: ">=1.0.0"}
@@ -142,6 +173,24 @@ test_expect 'a check after rollbacks does not bring the newest version back' '
 	n=$(wc -l <roll.out) &&
 	$FERRY -s "$T_SOCK" check roll && sleep 1 &&
 	test "$(wc -l <roll.out)" = "$n" && newest roll && test "$(jq -r .tag release)" = 1.0.0
+'
+
+test_expect 'latest: the newest image by its creation time, from the config or the annotation' '
+	image build-b 2026-01-02T10:00:00Z && image build-a 2026-03-01T08:00:00.123456789Z &&
+	image build-c 2026-02-01T00:00:00+01:00 annotated && image build-z-debug 2027-01-01T00:00:00Z &&
+	image other 2028-01-01T00:00:00Z &&
+	$FERRY -s "$T_SOCK" check newest && wait_state newest deployed build-a &&
+	image build-d 2026-03-01T09:00:00+00:00 annotated &&
+	$FERRY -s "$T_SOCK" check newest && wait_state newest deployed build-d &&
+	printf "build-a\nbuild-d\n" >want && cmp want newest.out
+'
+
+test_expect 'latest learns a creation time once: a check with nothing new costs one request' '
+	curl -sS "$T_URL/metrics" >m1 && r1=$(sed -n "s/^ferry_watch_requests_total //p" m1) &&
+	$FERRY -s "$T_SOCK" check newest &&
+	wait_for "curl -sS \"\$T_URL/metrics\" >m2 && test \$(sed -n \"s/^ferry_watch_requests_total //p\" m2) -gt $r1" &&
+	sleep 0.5 && curl -sS "$T_URL/metrics" >m2 &&
+	test "$(sed -n "s/^ferry_watch_requests_total //p" m2)" = $((r1 + 1))
 '
 
 test_expect 'pause and resume are recorded with who asked' '
