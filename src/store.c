@@ -182,6 +182,35 @@ static const char *store_migrations[] = {
 	"CREATE INDEX releases_deployed ON releases (env, deployed_at) WHERE "
 	"deployed_at IS NOT NULL;"
 	"CREATE INDEX releases_state ON releases (state);",
+
+	/* 6: the outbox of notifications, and the audit of decisions. */
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  url TEXT NOT NULL,"
+	"  method TEXT NOT NULL,"
+	"  content_type TEXT,"
+	"  body TEXT NOT NULL,"
+	"  auth TEXT,"
+	"  dedupe TEXT UNIQUE,"
+	"  state TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  sent_at INTEGER);"
+	"CREATE INDEX outbox_due ON outbox (next_at) WHERE state = 'pending';"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  who TEXT NOT NULL,"
+	"  via TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT,"
+	"  result TEXT NOT NULL,"
+	"  detail TEXT,"
+	"  origin TEXT);"
+	"CREATE INDEX audit_at ON audit (at);",
 };
 
 
