@@ -557,6 +557,11 @@ conf_project_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		    &pr->nrequired_files));
 	if (strcmp(key, "credentials") == 0)
 		return (conf_mapping(p, v, key, conf_credentials_pair, pr));
+	if (strcmp(key, "notify") == 0)
+		return (conf_notify_list(p, v, CONF_EV_RUN_FAILED, &pr->notify,
+		    &pr->nnotify));
+	if (strcmp(key, "status") == 0)
+		return (conf_status(p, v, &pr->status));
 	if (strcmp(key, "generic") == 0) {
 		pp->has_generic = 1;
 		return (conf_mapping(p, v, key, conf_generic_pair,
@@ -590,8 +595,8 @@ conf_project_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	conf_error(p, k, "unknown project key \"%s\" (expected name, repo, "
 	    "provider, secret_file, secret_credential, secret, triggers, "
-	    "supersede, generic, concurrency, env, secrets, required_files "
-	    "or credentials)", key);
+	    "supersede, generic, concurrency, env, secrets, required_files, "
+	    "credentials, notify or status)", key);
 	return (-1);
 }
 
@@ -954,6 +959,17 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	if (strcmp(key, "environments") == 0)
 		return (conf_environments(p, v));
+	if (strcmp(key, "chat") == 0)
+		return (conf_chat(p, v));
+	if (strcmp(key, "channels") == 0)
+		return (conf_channels(p, v));
+	if (strcmp(key, "people") == 0)
+		return (conf_people(p, v));
+	if (strcmp(key, "public_url") == 0) {
+		free(conf->public_url);
+		return ((conf->public_url = conf_string(p, v, key)) == NULL ?
+		    -1 : 0);
+	}
 	if (strcmp(key, "registry_hooks") == 0)
 		return (conf_registry_hooks(p, v));
 	if (strcmp(key, "projects") == 0) {
@@ -993,7 +1009,8 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	conf_error(p, k, "unknown key \"%s\" (expected listen, state_dir, "
 	    "ready_file, api, limits, store, executor, registries, "
-	    "projects, environments or registry_hooks)", key);
+	    "projects, environments, registry_hooks, public_url, chat, "
+	    "channels or people)", key);
 	return (-1);
 }
 
@@ -1156,6 +1173,8 @@ conf_load(const char *path, char **cause)
 		    "/usr/sbin:/usr/bin:/sbin:/bin");
 	if (conf->api_tokens_file != NULL && p.nerrors == 0)
 		conf_load_tokens(&p);
+	if (p.nerrors == 0)
+		conf_chat_finish(&p);
 	if (p.nerrors != 0) {
 		*cause = p.errors;
 		conf_free(conf);
@@ -1186,6 +1205,8 @@ conf_project_free(struct conf_project *pr)
 	for (i = 0; i < pr->ntriggers; i++)
 		conf_trigger_free(&pr->triggers[i]);
 	free(pr->triggers);
+	conf_notify_free(pr->notify, pr->nnotify);
+	conf_status_free(pr->status);
 	free(pr->generic.signature_header);
 	free(pr->generic.signature_prefix);
 	free(pr->generic.event_header);
@@ -1232,6 +1253,7 @@ conf_free(struct conf *conf)
 		conf_project_free(&conf->projects[i]);
 	free(conf->projects);
 	conf_environments_free(conf);
+	conf_chat_free(conf);
 	conf_strings_free(conf->warnings, conf->nwarnings, 0);
 	free(conf);
 }

@@ -57,6 +57,9 @@ struct conf_project {
 	size_t			 ntriggers;
 	int			 supersede;	/* newer queued run wins */
 	struct conf_generic	 generic;
+	struct conf_notify	*notify;
+	size_t			 nnotify;
+	struct conf_status	*status;	/* NULL: none */
 	int			 concurrency;	/* runs at once; default 1 */
 	struct conf_var		*env;		/* for every stage */
 	size_t			 nenv;
@@ -68,6 +71,27 @@ struct conf_project {
 	char			*username;
 	char			*password_file;
 	char			*ssh_key_file;
+};
+
+/* Where notifications of some events go (a project's or environment's). */
+#define CONF_EV_APPROVAL		0x01	/* approval requests */
+#define CONF_EV_DEPLOY_STARTED		0x02
+#define CONF_EV_DEPLOY_SUCCEEDED	0x04
+#define CONF_EV_DEPLOY_FAILED		0x08
+#define CONF_EV_RUN_FAILED		0x10
+#define CONF_EV_RELEASE			0x20	/* other release changes */
+struct conf_notify {
+	char	 *channel;
+	int	  events;		/* CONF_EV_* */
+	char	**branches;		/* run_failed: only these; NULL any */
+	size_t	  nbranches;
+};
+
+/* Commit statuses reported to the git host of a project. */
+struct conf_status {
+	char	*api_url;
+	char	*token;			/* wiped on free */
+	char	*context;		/* prefix, default "ferry" */
 };
 
 /* Credentials for a registry the stages push to and pull from. */
@@ -134,6 +158,33 @@ struct conf_environment {
 	/* command */
 	char			**command;	/* argv */
 	size_t			 ncommand;
+	/* chat */
+	char			**deployers;	/* may deploy, roll back */
+	size_t			 ndeployers;
+	int			 self_approval;	/* a pusher may approve */
+	struct conf_notify	*notify;
+	size_t			 nnotify;
+};
+
+/* A channel notifications are posted to. */
+#define CONF_CHANNEL_SLACK	1
+#define CONF_CHANNEL_MATTERMOST	2
+#define CONF_CHANNEL_WEBHOOK	3
+struct conf_channel {
+	char	*name;
+	int	 type;
+	char	*url;			/* secret for chat webhooks; wiped */
+	char	*secret;		/* webhook HMAC key; wiped */
+	size_t	 secretlen;
+};
+
+/* A person: names in git events and identities in chat and the API. */
+struct conf_person {
+	char	 *name;
+	char	**git;			/* senders of pushes */
+	size_t	  ngit;
+	char	**ids;			/* slack:TEAM:USER, token:NAME, ... */
+	size_t	  nids;
 };
 
 /* An endpoint for registry notifications: POST /hooks/registry/<name>. */
@@ -176,6 +227,18 @@ struct conf {
 	size_t			 nenvironments;
 	struct conf_registry_hook *registry_hooks;
 	size_t			 nregistry_hooks;
+	char			*public_url;	/* links in messages */
+	char			*slack_secret;	/* signing secret; wiped */
+	size_t			 slack_secretlen;
+	char			*mm_token;	/* slash command token */
+	size_t			 mm_tokenlen;
+	char			*mm_action_secret;	/* button tokens */
+	size_t			 mm_action_secretlen;
+	char			*mm_action_url;
+	struct conf_channel	*channels;
+	size_t			 nchannels;
+	struct conf_person	*people;
+	size_t			 npeople;
 	char			**warnings;	/* for -n and the log */
 	size_t			 nwarnings;
 };
@@ -195,5 +258,10 @@ const struct conf_registry *conf_registry_find(const struct conf *,
 		     const char *);
 int		 conf_policy_spec(const struct conf_policy *,
 		     struct policy_spec *);
+const struct conf_channel *conf_channel_find(const struct conf *,
+		     const char *);
+int		 conf_identity_in(const struct conf *, char **, size_t,
+		     const char *);
+const struct conf_person *conf_person_of(const struct conf *, const char *);
 
 #endif

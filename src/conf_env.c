@@ -282,9 +282,19 @@ conf_environment_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	if (strcmp(key, "deploy") == 0)
 		return (conf_mapping(p, v, key, conf_deploy_pair, env));
+	if (strcmp(key, "deployers") == 0)
+		return (conf_strings(p, v, key, &env->deployers,
+		    &env->ndeployers));
+	if (strcmp(key, "self_approval") == 0)
+		return (conf_bool(p, v, key, &env->self_approval));
+	if (strcmp(key, "notify") == 0)
+		return (conf_notify_list(p, v, CONF_EV_APPROVAL |
+		    CONF_EV_DEPLOY_STARTED | CONF_EV_DEPLOY_SUCCEEDED |
+		    CONF_EV_DEPLOY_FAILED, &env->notify, &env->nnotify));
 	conf_error(p, k, "unknown environment key \"%s\" (expected name, "
 	    "repository, policy, mode, require_acceptance, approvals, "
-	    "approvers, deadline, poll_interval or deploy)", key);
+	    "approvers, deployers, self_approval, deadline, poll_interval, "
+	    "deploy or notify)", key);
 	return (-1);
 }
 
@@ -590,6 +600,8 @@ conf_environments_free(struct conf *conf)
 		free(e->argocd_ca_file);
 		free(e->argocd_token_file);
 		conf_strings_free(e->command, e->ncommand, 0);
+		conf_strings_free(e->deployers, e->ndeployers, 0);
+		conf_notify_free(e->notify, e->nnotify);
 	}
 	free(conf->environments);
 	for (i = 0; i < conf->nregistry_hooks; i++) {

@@ -53,4 +53,19 @@ int		 conf_environments(struct conf_parse *, yaml_node_t *);
 int		 conf_registry_hooks(struct conf_parse *, yaml_node_t *);
 void		 conf_environments_free(struct conf *);
 
+/* conf_chat.c */
+struct conf_notify;
+struct conf_status;
+int		 conf_chat(struct conf_parse *, yaml_node_t *);
+int		 conf_channels(struct conf_parse *, yaml_node_t *);
+int		 conf_people(struct conf_parse *, yaml_node_t *);
+int		 conf_notify_list(struct conf_parse *, yaml_node_t *, int,
+		     struct conf_notify **, size_t *);
+void		 conf_notify_free(struct conf_notify *, size_t);
+int		 conf_status(struct conf_parse *, yaml_node_t *,
+		     struct conf_status **);
+void		 conf_status_free(struct conf_status *);
+int		 conf_chat_finish(struct conf_parse *);
+void		 conf_chat_free(struct conf *);
+
 #endif

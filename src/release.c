@@ -607,17 +607,12 @@ release_resolved(struct release_mgr *m, const char *envname, const char *tag,
 
 /* With approvers configured, only they decide; else anyone may. */
 static int
-release_may_approve(const struct conf_environment *env, const char *who)
+release_may_approve(const struct conf *conf,
+    const struct conf_environment *env, const char *who)
 {
-	size_t	i;
-
 	if (env->napprovers == 0)
 		return (1);
-	for (i = 0; i < env->napprovers; i++) {
-		if (strcmp(env->approvers[i], who) == 0)
-			return (1);
-	}
-	return (0);
+	return (conf_identity_in(conf, env->approvers, env->napprovers, who));
 }
 
 /* A reason for the record: one short line (it goes into the log too). */
@@ -666,7 +661,7 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 		json_decref(row);
 		return (-1);
 	}
-	if (!release_may_approve(env, who)) {
+	if (!release_may_approve(m->conf, env, who)) {
 		xasprintf(cause, "%s is not among the approvers of %s", who,
 		    env->name);
 		json_decref(row);
