@@ -188,7 +188,9 @@ api_deploy_status(const char *cause)
 	if (strstr(cause, "not a valid") != NULL ||
 	    strstr(cause, "reason") != NULL)
 		return (400);
-	if (strstr(cause, "not among") != NULL)
+	if (strstr(cause, "not among") != NULL ||
+	    strstr(cause, "pushed the commit") != NULL ||
+	    strstr(cause, "may not") != NULL)
 		return (403);
 	return (409);
 }
@@ -217,7 +219,7 @@ static void
 api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
     const char *env, const char *action)
 {
-	const char	*version;
+	const char	*version = NULL;
 	char		*cause = NULL, *who;
 	int64_t		 id = 0;
 	int		 rc = 0;
@@ -269,6 +271,10 @@ api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
 	if (rc == 0 && (strcmp(action, "pause") == 0 ||
 	    strcmp(action, "resume") == 0))
 		log_info("environment %s: %s by %s", env, action, who);
+	if (strcmp(action, "check") != 0)
+		store_audit_add(ad->store, who, "api", action, env, rc == 0 ?
+		    "ok" : "refused", rc == 0 ? version : cause,
+		    httpd_req_peer(req));
 	free(who);
 	json_decref(o);
 	if (rc != 0) {
@@ -289,7 +295,7 @@ api_deploy_release_action(struct api_deploy *ad, struct httpd_req *req,
     long long id, const char *action)
 {
 	json_t	*o;
-	char	*cause = NULL, *who;
+	char	*cause = NULL, *who, target[48];
 	int	 approve;
 
 	if (strcmp(httpd_req_method(req), "POST") != 0) {
@@ -300,12 +306,19 @@ api_deploy_release_action(struct api_deploy *ad, struct httpd_req *req,
 	if ((o = api_deploy_body(req)) == NULL)
 		return;
 	who = api_identity(ad->conf, req);
+	snprintf(target, sizeof target, "release %lld", id);
 	if (release_decide(ad->rel, id, who, "api", approve,
 	    json_string_value(json_object_get(o, "reason")), &cause) != 0) {
+		store_audit_add(ad->store, who, "api", action, target,
+		    "refused", cause, httpd_req_peer(req));
 		httpd_reply_error(req, api_deploy_status(cause), "%s", cause);
 		free(cause);
-	} else
+	} else {
+		store_audit_add(ad->store, who, "api", action, target, "ok",
+		    json_string_value(json_object_get(o, "reason")),
+		    httpd_req_peer(req));
 		httpd_reply_json(req, 200, store_release_get(ad->store, id));
+	}
 	free(who);
 	json_decref(o);
 }
@@ -378,6 +391,17 @@ api_deploy_route(struct api_deploy *ad, struct httpd_req *req,
 		name = xstrndup(rest + 13, (size_t)(slash - rest - 13));
 		api_deploy_env_action(ad, req, name, slash + 1);
 		free(name);
+		return (1);
+	}
+	if (strcmp(rest, "audit") == 0) {
+		json_t *a;
+		if (strcmp(method, "GET") != 0)
+			httpd_reply_error(req, 405, "use GET");
+		else if ((a = store_audit_list(ad->store, 500)) == NULL)
+			httpd_reply_error(req, 500, "cannot read the audit");
+		else
+			httpd_reply_json(req, 200, json_pack("{s:o}", "audit",
+			    a));
 		return (1);
 	}
 	if (strcmp(rest, "releases") == 0) {

@@ -45,6 +45,7 @@ int	cli_releases(const struct cli_target *, int, char **);
 int	cli_release_show(const struct cli_target *, int, char **);
 int	cli_release_decide(const struct cli_target *, int, char **);
 int	cli_env_action(const struct cli_target *, int, char **);
+int	cli_audit(const struct cli_target *, int, char **);
 int	cli_gitops(int, char **);
 int	cli_argocd(int, char **);
 

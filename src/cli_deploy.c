@@ -366,3 +366,37 @@ usage:
 	    "       ferry pause|resume|check ENV\n");
 	return (2);
 }
+
+/* ferry audit [--json]: who decided what, newest first. */
+int
+cli_audit(const struct cli_target *t, int argc, char **argv)
+{
+	json_t	*o, *list, *a;
+	size_t	 i;
+	char	 when[32];
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--json") != 0)) {
+		fprintf(stderr, "usage: ferry audit [--json]\n");
+		return (2);
+	}
+	if ((o = cli_get(t, "/api/v1/audit")) == NULL)
+		return (1);
+	list = json_object_get(o, "audit");
+	if (argc == 2)
+		cli_print_json(list);
+	else {
+		printf("%-19s %-28s %-10s %-9s %-14s %-8s %s\n", "WHEN", "WHO",
+		    "VIA", "ACTION", "TARGET", "RESULT", "DETAIL");
+		json_array_foreach(list, i, a) {
+			cli_time(json_object_get(a, "at"), when, sizeof when);
+			printf("%-19s %-28s %-10s %-9s %-14s %-8s %s\n", when,
+			    cli_str(a, "who"), cli_str(a, "via"),
+			    cli_str(a, "action"), cli_str(a, "target"),
+			    cli_str(a, "result"), json_is_string(
+			    json_object_get(a, "detail")) ? cli_str(a,
+			    "detail") : "");
+		}
+	}
+	json_decref(o);
+	return (0);
+}

@@ -73,6 +73,7 @@ ferry_usage(FILE *f)
 	    "  rollback ENV [--wait]            deploy what ran before\n"
 	    "  pause|resume ENV                 stop or restart automatic deployment\n"
 	    "  check ENV                        ask the registry now\n"
+	    "  audit [--json]                   who decided what, and refusals\n"
 	    "  gitops set --repo URL --file PATH --key KEY --value VALUE\n"
 	    "      [--branch B] [--message M] [--author 'Name <email>'] [--work-dir D]\n"
 	    "      [--token-file F | --username U --password-file F | --ssh-key-file F]\n"
@@ -178,6 +179,8 @@ main(int argc, char **argv)
 		return (cli_environments(&t, argc, argv));
 	if (strcmp(argv[0], "releases") == 0)
 		return (cli_releases(&t, argc, argv));
+	if (strcmp(argv[0], "audit") == 0)
+		return (cli_audit(&t, argc, argv));
 	if (strcmp(argv[0], "release") == 0)
 		return (cli_release_show(&t, argc, argv));
 	if (strcmp(argv[0], "approve") == 0 || strcmp(argv[0], "reject") == 0)

@@ -57,6 +57,8 @@ struct release_mgr {
 	void				*resolve_arg;
 	LIST_HEAD(, release_deploy)	 deploys;
 	int				 stopping;
+	release_observer_fn		 observer;
+	void				*observer_arg;
 };
 
 static void	release_eval(struct release_mgr *,
@@ -162,6 +164,14 @@ release_set_conf(struct release_mgr *m, const struct conf *conf)
 	m->conf = conf;
 }
 
+/* Told of every change of a release's state (notifications). */
+void
+release_set_observer(struct release_mgr *m, release_observer_fn fn, void *arg)
+{
+	m->observer = fn;
+	m->observer_arg = arg;
+}
+
 void
 release_set_resolver(struct release_mgr *m, release_resolve_fn fn, void *arg)
 {
@@ -244,6 +254,8 @@ release_set(struct release_mgr *m, json_t *row, const char *state,
 	json_object_set_new(row, "state", json_string(state));
 	json_object_set_new(row, "reason", reason != NULL ?
 	    json_string(reason) : json_null());
+	if (m->observer != NULL)
+		m->observer(m->observer_arg, row);
 }
 
 static void
@@ -615,6 +627,29 @@ release_may_approve(const struct conf *conf,
 	return (conf_identity_in(conf, env->approvers, env->napprovers, who));
 }
 
+/*
+ * Is who the person who pushed the commit the release's artifact was built
+ * from? Known only through people: (their git names and identities).
+ */
+static int
+release_pusher_is(struct release_mgr *m, json_t *row, const char *who)
+{
+	const struct conf_person	*pe;
+	char				*sender;
+	size_t				 i;
+	int				 is = 0;
+
+	if ((pe = conf_person_of(m->conf, who)) == NULL)
+		return (0);
+	sender = store_artifact_sender(m->store, json_string_value(
+	    json_object_get(row, "digest")));
+	for (i = 0; sender != NULL && i < pe->ngit; i++)
+		if (strcmp(pe->git[i], sender) == 0)
+			is = 1;
+	free(sender);
+	return (is);
+}
+
 /* A reason for the record: one short line (it goes into the log too). */
 static int
 release_text_ok(const char *s)
@@ -664,6 +699,13 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 	if (!release_may_approve(m->conf, env, who)) {
 		xasprintf(cause, "%s is not among the approvers of %s", who,
 		    env->name);
+		json_decref(row);
+		return (-1);
+	}
+	if (approve && !env->self_approval && release_pusher_is(m, row,
+	    who)) {
+		xasprintf(cause, "%s pushed the commit of release %lld; "
+		    "someone else must approve it", who, (long long)id);
 		json_decref(row);
 		return (-1);
 	}

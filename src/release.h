@@ -27,9 +27,14 @@ struct store;
 /* Asks the watch for the digest of env's tag; it calls release_resolved. */
 typedef void (*release_resolve_fn)(const char *, const char *, void *);
 
+/* A release (its row, state already changed) moved to another state. */
+typedef void (*release_observer_fn)(void *, struct json_t *);
+
 struct release_mgr *release_new(struct event_base *, struct store *,
 		    const struct conf *);
 void		 release_set_conf(struct release_mgr *, const struct conf *);
+void		 release_set_observer(struct release_mgr *,
+		    release_observer_fn, void *);
 void		 release_set_resolver(struct release_mgr *,
 		    release_resolve_fn, void *);
 void		 release_shutdown(struct release_mgr *);

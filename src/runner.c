@@ -101,6 +101,8 @@ struct runner {
 	int				 stopping;
 	void				(*acceptance_cb)(void *);
 	void				*acceptance_arg;
+	runner_observer_fn		 observer;
+	void				*observer_arg;
 };
 
 static void	runner_next_stage(struct runner_run *);
@@ -164,6 +166,14 @@ runner_new(struct event_base *base, struct store *store,
 	runner_sweep_stale(work);
 	free(work);
 	return (r);
+}
+
+/* Told of every stage's state and of each run's end (stage NULL). */
+void
+runner_set_observer(struct runner *r, runner_observer_fn fn, void *arg)
+{
+	r->observer = fn;
+	r->observer_arg = arg;
 }
 
 /* Called after an acceptance result is recorded (releases wait on it). */
@@ -304,6 +314,19 @@ runner_note(struct runner_run *run, const char *stage, const char *msg)
 	free(path);
 }
 
+/* A stage's state, stored, and told to the observer (commit statuses). */
+static void
+runner_stage_set(struct runner_run *run, int seq, const char *name,
+    const char *state, int code)
+{
+	struct runner	*r = run->runner;
+
+	store_stage_set(r->store, run->id, seq, name, state, code);
+	if (r->observer != NULL && strcmp(state, "skipped") != 0)
+		r->observer(r->observer_arg, run->id, run->project, run->ref,
+		    run->sha, name, state);
+}
+
 /* The worktree is removed by a child, so the loop never walks it. */
 static void
 runner_cleanup_done(struct exec_job *job, int status, int timed_out,
@@ -355,10 +378,13 @@ runner_finish(struct runner_run *run, const char *state, const char *error)
 	/* Stages never reached are skipped. */
 	if (run->pipeline != NULL) {
 		for (i = run->next; i < run->pipeline->nstages; i++)
-			store_stage_set(r->store, run->id, (int)i + 2,
+			runner_stage_set(run, (int)i + 2,
 			    run->pipeline->stages[i].name, "skipped", -1);
 	}
 	store_run_set_state(r->store, run->id, state, error);
+	if (r->observer != NULL)
+		r->observer(r->observer_arg, run->id, run->project, run->ref,
+		    run->sha, NULL, state);
 	/* Registry passwords never stay behind, even in a kept worktree. */
 	xasprintf(&auth, "%s/registry-auth.json", run->workdir);
 	unlink(auth);
@@ -478,7 +504,7 @@ runner_stage_done(struct exec_job *job, int status, int timed_out,
 	}
 	state = canceled ? "canceled" : status == 0 && !timed_out ?
 	    "success" : "failed";
-	store_stage_set(r->store, run->id, run->seq, st->name, state, status);
+	runner_stage_set(run, run->seq, st->name, state, status);
 	xasprintf(&out, "%s/out/%s", run->workdir, st->name);
 	runner_read_outputs(run, st->name, out);
 	free(out);
@@ -561,7 +587,7 @@ runner_next_stage(struct runner_run *run)
 			return;
 		}
 		if (!pipeline_stage_applies(st, kind, run->ref)) {
-			store_stage_set(r->store, run->id, run->seq, st->name,
+			runner_stage_set(run, run->seq, st->name,
 			    "skipped", -1);
 			continue;
 		}
@@ -577,7 +603,7 @@ runner_next_stage(struct runner_run *run)
 		spec.timeout_ms = st->timeout_ms > 0 ? st->timeout_ms :
 		    run->stage_timeout_ms;
 		spec.grace_ms = run->grace_ms;
-		store_stage_set(r->store, run->id, run->seq, st->name,
+		runner_stage_set(run, run->seq, st->name,
 		    "running", -1);
 		run->stage = st->name;
 		run->job = exec_start(&spec, runner_stage_done, run, &cause);
@@ -588,7 +614,7 @@ runner_next_stage(struct runner_run *run)
 		free(output);
 		if (run->job == NULL) {
 			runner_note(run, st->name, cause);
-			store_stage_set(r->store, run->id, run->seq, st->name,
+			runner_stage_set(run, run->seq, st->name,
 			    "failed", 127);
 			run->next++;
 			runner_finish(run, "failed", cause);
@@ -607,7 +633,6 @@ runner_next_stage(struct runner_run *run)
 static void
 runner_start_pipeline(struct runner_run *run, int werf)
 {
-	struct runner	*r = run->runner;
 	char		*path, *text, *cause = NULL, msg[200];
 	size_t		 len, i;
 
@@ -631,7 +656,7 @@ runner_start_pipeline(struct runner_run *run, int werf)
 	}
 	if (run->pipeline == NULL) {
 		runner_note(run, "pipeline", cause);
-		store_stage_set(r->store, run->id, 1, "pipeline", "failed", -1);
+		runner_stage_set(run, 1, "pipeline", "failed", -1);
 		snprintf(msg, sizeof msg, "invalid pipeline: %.150s", cause);
 		free(cause);
 		runner_finish(run, "failed", msg);
@@ -646,10 +671,10 @@ runner_start_pipeline(struct runner_run *run, int werf)
 	    run->pipeline->nstages, msg);
 	runner_note(run, "pipeline", path);
 	free(path);
-	store_stage_set(r->store, run->id, 1, "pipeline", "running", -1);
-	store_stage_set(r->store, run->id, 1, "pipeline", "success", 0);
+	runner_stage_set(run, 1, "pipeline", "running", -1);
+	runner_stage_set(run, 1, "pipeline", "success", 0);
 	for (i = 0; i < run->pipeline->nstages; i++)
-		store_stage_set(r->store, run->id, (int)i + 2,
+		runner_stage_set(run, (int)i + 2,
 		    run->pipeline->stages[i].name, "pending", -1);
 	runner_env_set(&run->env, "FERRY_COMMIT", run->sha);
 	run->next = 0;
@@ -695,7 +720,7 @@ runner_checkout_done(struct exec_job *job, int status, int timed_out,
 	run->job = NULL;
 	run->stage = NULL;
 	if (canceled || run->canceled) {
-		store_stage_set(r->store, run->id, 0, "checkout", "canceled",
+		runner_stage_set(run, 0, "checkout", "canceled",
 		    status);
 		runner_finish(run, "canceled", "canceled");
 		return;
@@ -703,13 +728,13 @@ runner_checkout_done(struct exec_job *job, int status, int timed_out,
 	if (status != 0 || runner_checkout_result(run, &werf) != 0) {
 		if (timed_out)
 			runner_note(run, "checkout", "checkout timed out");
-		store_stage_set(r->store, run->id, 0, "checkout", "failed",
+		runner_stage_set(run, 0, "checkout", "failed",
 		    status);
 		runner_finish(run, "failed", "checkout failed; see the "
 		    "checkout log");
 		return;
 	}
-	store_stage_set(r->store, run->id, 0, "checkout", "success", 0);
+	runner_stage_set(run, 0, "checkout", "success", 0);
 	store_run_set_sha(r->store, run->id, run->sha);
 	runner_start_pipeline(run, werf);
 }
@@ -904,7 +929,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	spec.log_max = run->log_bytes;
 	spec.timeout_ms = RUNNER_CHECKOUT_MS;
 	spec.grace_ms = run->grace_ms;
-	store_stage_set(r->store, run->id, 0, "checkout", "running", -1);
+	runner_stage_set(run, 0, "checkout", "running", -1);
 	run->stage = "checkout";
 	run->job = exec_start(&spec, runner_checkout_done, run, &cause);
 	for (i = 0; envp[i] != NULL; i++)
@@ -912,7 +937,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	free(log);
 	if (run->job == NULL) {
 		runner_note(run, "checkout", cause);
-		store_stage_set(r->store, run->id, 0, "checkout", "failed", -1);
+		runner_stage_set(run, 0, "checkout", "failed", -1);
 		runner_finish(run, "failed", cause);
 		free(cause);
 	}

@@ -13,10 +13,16 @@ struct event_base;
 struct runner;
 struct store;
 
+/* run, project, ref, sha, stage (NULL: the run itself), state */
+typedef void (*runner_observer_fn)(void *, int64_t, const char *,
+    const char *, const char *, const char *, const char *);
+
 struct runner	*runner_new(struct event_base *, struct store *,
 		     const struct conf *);
 void		 runner_set_conf(struct runner *, const struct conf *);
 void		 runner_kick(struct runner *);
+void		 runner_set_observer(struct runner *, runner_observer_fn,
+		     void *);
 void		 runner_set_acceptance_cb(struct runner *, void (*)(void *),
 		     void *);
 int		 runner_cancel(struct runner *, int64_t, char **);

@@ -116,6 +116,11 @@ int		 store_watch_set(struct store *, const char *, const char *,
 int		 store_watch_pause(struct store *, const char *, int);
 int		 store_watch_tag_get(struct store *, const char *,
 		     const char *, char *, size_t, long long *);
+char		*store_artifact_sender(struct store *, const char *);
+int		 store_audit_add(struct store *, const char *, const char *,
+		     const char *, const char *, const char *, const char *,
+		     const char *);
+struct json_t	*store_audit_list(struct store *, int);
 int		 store_watch_tag_forget(struct store *, const char *,
 		     const char *);
 int		 store_watch_tag_set(struct store *, const char *,

@@ -15,6 +15,7 @@
 #include "store.h"
 #include "store_int.h"
 #include "util.h"
+#include "xmalloc.h"
 
 #define RELEASE_COLUMNS "id, env, repository, tag, digest, source, state, " \
 	"reason, approvals_needed, deadline, rollback_of, requested_by, " \
@@ -351,4 +352,51 @@ store_watch_tag_forget(struct store *st, const char *env, const char *tag)
 {
 	return (store_exec_args(st, "DELETE FROM watch_tags WHERE env = ? AND "
 	    "tag = ?", "ss", env, tag));
+}
+
+/*
+ * Who pushed the commit an artifact was built from: the sender of the
+ * event of the run that published it (a bundle, or an image). A copy to
+ * free, or NULL when ferry did not build it or the event has no sender.
+ */
+char *
+store_artifact_sender(struct store *st, const char *digest)
+{
+	json_t	*rows, *ev;
+	char	*sender = NULL;
+
+	rows = store_query_json(st, "SELECT r.event FROM artifacts a JOIN "
+	    "runs r ON r.id = a.run_id WHERE a.digest = ? ORDER BY a.id DESC "
+	    "LIMIT 1", "s", digest);
+	if (rows != NULL && json_array_size(rows) == 1 &&
+	    (ev = json_loads(json_string_value(json_object_get(
+	    json_array_get(rows, 0), "event")), 0, NULL)) != NULL) {
+		if (json_is_string(json_object_get(ev, "sender")))
+			sender = xstrdup(json_string_value(json_object_get(ev,
+			    "sender")));
+		json_decref(ev);
+	}
+	json_decref(rows);
+	return (sender);
+}
+
+/* Record a decision or a refused attempt in the audit table. */
+int
+store_audit_add(struct store *st, const char *who, const char *via,
+    const char *action, const char *target, const char *result,
+    const char *detail, const char *origin)
+{
+	return (store_exec_args(st, "INSERT INTO audit (at, who, via, action, "
+	    "target, result, detail, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    "issssss", now_ms(), who, via, action, target, result, detail,
+	    origin));
+}
+
+/* The audit, newest first. */
+json_t *
+store_audit_list(struct store *st, int limit)
+{
+	return (store_query_json(st, "SELECT id, at, who, via, action, target, "
+	    "result, detail, origin FROM audit ORDER BY id DESC LIMIT ?", "i",
+	    (int64_t)limit));
 }
