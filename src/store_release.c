@@ -388,7 +388,7 @@ store_audit_add(struct store *st, const char *who, const char *via,
 {
 	return (store_exec_args(st, "INSERT INTO audit (at, who, via, action, "
 	    "target, result, detail, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	    "issssss", now_ms(), who, via, action, target, result, detail,
+	    "isssssss", now_ms(), who, via, action, target, result, detail,
 	    origin));
 }
 

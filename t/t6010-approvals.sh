@@ -201,10 +201,10 @@ test_expect 'pause and resume are recorded with who asked' '
 
 test_expect 'every decision and refusal is in the audit, with who and from where' '
 	$FERRY -s "$T_SOCK" audit --json >audit.json &&
-	jq -e "[.[] | select(.who == \"token:carol\" and .action == \"approve\" and .result == \"refused\" and (.detail | test(\"not among\")) and (.origin | test(\"^127.0.0.1:\")))] | length == 1" audit.json &&
+	jq -e "[.[] | select(.who == \"token:carol\" and .action == \"approve\" and .result == \"refused\" and (.detail // \"\" | test(\"not among\")) and (.origin // \"\" | test(\"^127.0.0.1:\")))] | length == 1" audit.json &&
 	jq -e "[.[] | select(.who == \"token:bob\" and .action == \"approve\" and .result == \"ok\" and .detail == \"looks good\")] | length == 1" audit.json &&
 	jq -e "[.[] | select(.action == \"rollback\" and .result == \"refused\")] | length == 1" audit.json &&
-	jq -e "[.[] | select(.action == \"pause\" and .target == \"roll\" and (.who | startswith(\"unix:\")))] | length == 1" audit.json &&
+	jq -e "[.[] | select(.action == \"pause\" and .target == \"roll\" and (.who // \"\" | startswith(\"unix:\")))] | length == 1" audit.json &&
 	$FERRY -s "$T_SOCK" audit >audit.txt && grep "token:carol" audit.txt
 '
 
