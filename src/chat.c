@@ -422,7 +422,7 @@ chat_parse_text(struct chat_request *req, const char *text)
 	if (text == NULL)
 		return;
 	if ((problem = chat_text_problem(text, CHAT_TEXT_MAX, 1)) != NULL) {
-		/* A reason is the only free text; name the likely culprit. */
+		/* Nothing typed is repeated: it may be what is wrong. */
 		chat_refuse(req, "command refused: %s; see /ferry help",
 		    problem);
 		return;
