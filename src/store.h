@@ -126,4 +126,25 @@ int		 store_watch_tag_forget(struct store *, const char *,
 int		 store_watch_tag_set(struct store *, const char *,
 		     const char *, const char *, long long);
 
+/* A new outbox message (outbox.h); every string is borrowed. */
+struct store_outbox_new {
+	const char	*kind;
+	const char	*url;
+	const char	*method;
+	const char	*content_type;
+	const char	*body;
+	const char	*auth;
+	const char	*dedupe;
+};
+
+/* store_outbox.c */
+int64_t		 store_outbox_add(struct store *,
+		     const struct store_outbox_new *);
+struct json_t	*store_outbox_next(struct store *, int);
+int		 store_outbox_done(struct store *, int64_t, const char *,
+		     int64_t, const char *);
+int		 store_outbox_kill(struct store *, int64_t, const char *);
+int64_t		 store_outbox_count(struct store *, const char *);
+struct json_t	*store_outbox_list(struct store *, const char *, int);
+
 #endif
