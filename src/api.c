@@ -23,6 +23,8 @@
 
 #include "api.h"
 #include "api_deploy.h"
+#include "chatops.h"
+#include "outbox.h"
 #include "conf.h"
 #include "headers.h"
 #include "httpd.h"
@@ -55,6 +57,8 @@ struct api {
 	struct runner			*runner;
 	const struct conf		*conf;
 	struct api_deploy		*deploy;	/* may be NULL */
+	struct chatops			*chat;		/* may be NULL */
+	struct outbox			*outbox;	/* may be NULL */
 	struct watch			*watch;		/* may be NULL */
 	LIST_HEAD(, api_follow)		 follows;
 	int				 stopping;
@@ -74,6 +78,14 @@ api_new(struct event_base *base, struct store *store, struct ingest *ingest,
 	api->conf = conf;
 	LIST_INIT(&api->follows);
 	return (api);
+}
+
+/* The chat endpoints. */
+void
+api_set_chat(struct api *api, struct chatops *c, struct outbox *ob)
+{
+	api->chat = c;
+	api->outbox = ob;
 }
 
 /* The environments and releases part, and the watch's metrics. */
@@ -577,6 +589,14 @@ api_head_cb(const struct httpd_req *req, void *arg, const char **msg)
 	struct api	*api = arg;
 	const char	*path = httpd_req_path(req);
 
+	if (strcmp(path, "/chat/slack") == 0 ||
+	    strcmp(path, "/chat/mattermost") == 0) {
+		if (strcmp(httpd_req_method(req), "POST") != 0) {
+			*msg = "chat requests come with POST";
+			return (405);
+		}
+		return (chatops_head(api->conf, path + 6, msg));
+	}
 	if (strncmp(path, "/hooks/", 7) != 0)
 		return (0);
 	if (strcmp(httpd_req_method(req), "POST") != 0) {
@@ -607,6 +627,14 @@ api_request_cb(struct httpd_req *req, void *arg)
 	json_t		*o;
 	char		*s;
 
+	if (strcmp(path, "/chat/slack") == 0 && api->chat != NULL) {
+		chatops_slack(api->chat, req);
+		return;
+	}
+	if (strcmp(path, "/chat/mattermost") == 0 && api->chat != NULL) {
+		chatops_mattermost(api->chat, req);
+		return;
+	}
 	if (strncmp(path, "/hooks/registry/", 16) == 0 &&
 	    api->deploy != NULL) {
 		api_deploy_registry_hook(api->deploy, req, path + 16);
@@ -631,6 +659,8 @@ api_request_cb(struct httpd_req *req, void *arg)
 		free(s);
 		if (api->watch != NULL)
 			watch_metrics(api->watch, &b);
+		if (api->outbox != NULL)
+			outbox_metrics(api->outbox, &b);
 		httpd_reply(req, 200, "text/plain; version=0.0.4", b.data,
 		    b.len);
 		buf_free(&b);

@@ -8,6 +8,8 @@
 
 struct api;
 struct api_deploy;
+struct chatops;
+struct outbox;
 struct watch;
 struct conf;
 struct httpd_req;
@@ -21,6 +23,8 @@ struct api	*api_new(struct event_base *, struct store *, struct ingest *,
 		     struct runner *, const struct conf *);
 void		 api_shutdown(struct api *);
 void		 api_set_conf(struct api *, const struct conf *);
+void		 api_set_chat(struct api *, struct chatops *,
+		     struct outbox *);
 void		 api_set_deploy(struct api *, struct api_deploy *,
 		     struct watch *);
 void		 api_request_cb(struct httpd_req *, void *);

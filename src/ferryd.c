@@ -25,7 +25,10 @@
 #include "ferryd.h"
 #include "httpd.h"
 #include "exec.h"
+#include "chatops.h"
 #include "httpc.h"
+#include "notify.h"
+#include "outbox.h"
 #include "ingest.h"
 #include "api_deploy.h"
 #include "release.h"
@@ -47,6 +50,9 @@ static struct httpc		*ferryd_httpc;
 static struct release_mgr	*ferryd_release;
 static struct watch		*ferryd_watch;
 static struct api_deploy	*ferryd_api_deploy;
+static struct outbox		*ferryd_outbox;
+static struct notify		*ferryd_notify;
+static struct chatops		*ferryd_chat;
 static struct event		*ferryd_drain_ev;
 static int			 ferryd_drain_ticks;
 static const char		*ferryd_conf_path = CONF_DEFAULT_PATH;
@@ -115,6 +121,7 @@ ferryd_stop_cb(evutil_socket_t sig, short what, void *arg)
 	httpd_set_stopping(ferryd_httpd);
 	runner_shutdown(ferryd_runner);
 	release_shutdown(ferryd_release);
+	outbox_shutdown(ferryd_outbox);
 	api_shutdown(ferryd_api);
 	ferryd_drain_ev = evtimer_new(ferryd_base, ferryd_drain_cb, NULL);
 	ferryd_drain_cb(-1, 0, NULL);
@@ -151,6 +158,8 @@ ferryd_reload_cb(evutil_socket_t sig, short what, void *arg)
 	api_set_conf(ferryd_api, conf);
 	api_deploy_set_conf(ferryd_api_deploy, conf);
 	release_set_conf(ferryd_release, conf);
+	notify_set_conf(ferryd_notify, conf);
+	chatops_set_conf(ferryd_chat, conf);
 	watch_set_conf(ferryd_watch, conf);
 	runner_set_conf(ferryd_runner, conf);
 	ferryd_limits(conf, &limits);
@@ -233,12 +242,21 @@ main(int argc, char **argv)
 	if ((ferryd_httpc = httpc_new(ferryd_base, &cause)) == NULL)
 		fatalx("http client: %s", cause);
 	ferryd_release = release_new(ferryd_base, store, ferryd_conf);
+	ferryd_notify = notify_new(store, NULL, ferryd_conf);
+	ferryd_outbox = outbox_new(ferryd_base, ferryd_httpc, store,
+	    notify_auth, ferryd_notify);
+	notify_set_outbox(ferryd_notify, ferryd_outbox);
+	release_set_observer(ferryd_release, notify_release, ferryd_notify);
+	runner_set_observer(ferryd_runner, notify_run, ferryd_notify);
+	ferryd_chat = chatops_new(store, ferryd_release, ferryd_outbox,
+	    ferryd_conf);
 	runner_set_acceptance_cb(ferryd_runner, ferryd_acceptance_cb, NULL);
 	ferryd_watch = watch_new(ferryd_base, ferryd_httpc, store,
 	    ferryd_release, ferryd_conf);
 	ferryd_api_deploy = api_deploy_new(store, ferryd_release,
 	    ferryd_watch, ferryd_conf);
 	api_set_deploy(ferryd_api, ferryd_api_deploy, ferryd_watch);
+	api_set_chat(ferryd_api, ferryd_chat, ferryd_outbox);
 	ferryd_limits(ferryd_conf, &limits);
 	ferryd_httpd = httpd_new(ferryd_base, &limits, api_request_cb,
 	    ferryd_api);
@@ -279,10 +297,13 @@ main(int argc, char **argv)
 	httpd_free(ferryd_httpd);
 	watch_free(ferryd_watch);
 	api_deploy_free(ferryd_api_deploy);
+	chatops_free(ferryd_chat);
+	outbox_free(ferryd_outbox);
 	httpc_free(ferryd_httpc);
 	exec_shutdown();
 	release_free(ferryd_release);
 	runner_free(ferryd_runner);
+	notify_free(ferryd_notify);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
