@@ -393,6 +393,20 @@ api_deploy_route(struct api_deploy *ad, struct httpd_req *req,
 		free(name);
 		return (1);
 	}
+	if (strcmp(rest, "outbox") == 0) {
+		char	*state = httpd_query_get(req, "state");
+		json_t	*a;
+
+		if (strcmp(method, "GET") != 0)
+			httpd_reply_error(req, 405, "use GET");
+		else if ((a = store_outbox_list(ad->store, state, 500)) == NULL)
+			httpd_reply_error(req, 500, "cannot read the outbox");
+		else
+			httpd_reply_json(req, 200, json_pack("{s:o}", "outbox",
+			    a));
+		free(state);
+		return (1);
+	}
 	if (strcmp(rest, "audit") == 0) {
 		json_t *a;
 		if (strcmp(method, "GET") != 0)
