@@ -11,6 +11,9 @@ test_expect 'ferryd -V prints a version' '
 test_expect 'ferryd -n accepts the shipped etc/ferry.yaml' '
 	mkdir -p creds && echo a >creds/shop-webhook && echo b >creds/tools-webhook &&
 	echo c >creds/legacy-webhook && echo d >creds/registry-hook &&
+	echo e >creds/slack-signing-secret && echo f >creds/mattermost-command-token &&
+	echo g >creds/mattermost-actions && echo https://hooks.slack.com/x >creds/slack-ops-webhook &&
+	echo https://mm.example.com/hooks/x >creds/mm-ops-webhook && echo h >creds/audit-hook-key &&
 	CREDENTIALS_DIRECTORY=$PWD/creds "$FERRYD" -n -c "$T_SRCDIR/../etc/ferry.yaml" >res 2>&1 &&
 	grep -x "configuration OK" res
 '

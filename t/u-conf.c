@@ -224,10 +224,17 @@ test_example(void)
 	free(write_tmp("tools-webhook", "b", 0600));
 	free(write_tmp("legacy-webhook", "c", 0600));
 	free(write_tmp("registry-hook", "d", 0600));
+	free(write_tmp("slack-signing-secret", "e", 0600));
+	free(write_tmp("mattermost-command-token", "f", 0600));
+	free(write_tmp("mattermost-actions", "g", 0600));
+	free(write_tmp("slack-ops-webhook", "https://hooks.slack.com/x", 0600));
+	free(write_tmp("mm-ops-webhook", "https://mm.example.com/x", 0600));
+	free(write_tmp("audit-hook-key", "h", 0600));
 	xasprintf(&path, "%s/../etc/ferry.yaml", srcdir);
 	conf = conf_load(path, &cause);
 	ok(conf != NULL && conf->nprojects == 3 && conf->nenvironments == 3 &&
-	    conf->nregistry_hooks == 1, "etc/ferry.yaml loads");
+	    conf->nregistry_hooks == 1 && conf->nchannels == 3 &&
+	    conf->npeople == 2, "etc/ferry.yaml loads");
 	if (conf == NULL && cause != NULL)
 		printf("#   %s\n", cause);
 	conf_free(conf);
