@@ -238,7 +238,14 @@ test_expect 'Mattermost: the slash command token, and a button with a forged tok
 	sed "s/mm-token/nope/" mm.txt >mmbad.txt &&
 	form /chat/mattermost mmbad.txt && expect_code 401 &&
 	printf "{\"user_id\":\"ucarol\",\"team_id\":\"team1\",\"channel_id\":\"c\",\"context\":{\"action\":\"approve\",\"release\":\"%s\",\"token\":\"forged\"}}" "$id" >mmb.json &&
-	post /chat/mattermost mmb.json && expect_code 401
+	post /chat/mattermost mmb.json && expect_code 401 &&
+	printf "ferry-approval:%s" "$id" >tok.txt &&
+	tok=$("$T_HELPER/hmac-sign" mm-actions tok.txt "") &&
+	printf "{\"user_id\":\"ucarol\",\"team_id\":\"team1\",\"channel_id\":\"c\",\"context\":{\"action\":\"approve\",\"release\":\"%s\",\"token\":\"%s\"}}" "$id" "$tok" >mmb.json &&
+	post /chat/mattermost mmb.json && expect_code 200 &&
+	jq -e ".ephemeral_text | test(\"not awaiting approval\")" body &&
+	printf "{\"user_id\":\"ucarol\",\"team_id\":\"team1\",\"channel_id\":\"c\",\"context\":{\"action\":\"approve\",\"release\":\"%s\",\"token\":\"%s\"}}" "$((id + 1))" "$tok" >mmb2.json &&
+	post /chat/mattermost mmb2.json && expect_code 401
 '
 
 test_expect 'a release past its deadline expires, and chat hears of it' '
