@@ -63,6 +63,7 @@ struct outbox {
 	int				 max_attempts;
 	long				 max_delay;
 	int				 stopping;
+	int64_t				 hold_until;	/* store trouble */
 	uint32_t			 rnd;
 	unsigned long long		 sent;
 	unsigned long long		 retries;
@@ -431,9 +432,16 @@ outbox_done_cb(struct httpc_response *r, void *arg)
 			    attempts, attempts == 1 ? "" : "s", what);
 		}
 	}
-	if (store_outbox_done(o->store, s->id, state, next_at, error) != 0)
+	if (store_outbox_done(o->store, s->id, state, next_at, error) != 0) {
+		/*
+		 * The row is still pending and due: without a pause a store
+		 * that cannot write (a full disk) would have it sent again
+		 * and again at full speed.
+		 */
 		log_warnx("outbox %lld: result not stored; it will be sent "
 		    "again", (long long)s->id);
+		o->hold_until = now_ms() + OUTBOX_STORE_RETRY_MS;
+	}
 	free(error);
 	outbox_send_free(s);
 	outbox_schedule(o, 0);
@@ -546,6 +554,10 @@ outbox_pump(struct outbox *o)
 
 	if (o->stopping)
 		return;
+	if ((now = now_ms()) < o->hold_until) {
+		outbox_schedule(o, o->hold_until - now);
+		return;
+	}
 	free_slots = o->max_inflight - o->ninflight;
 	if (free_slots <= 0)
 		return;		/* an attempt ending calls us again */
@@ -554,7 +566,6 @@ outbox_pump(struct outbox *o)
 		outbox_schedule(o, OUTBOX_STORE_RETRY_MS);
 		return;
 	}
-	now = now_ms();
 	json_array_foreach(rows, i, row) {
 		id = json_integer_value(json_object_get(row, "id"));
 		if (outbox_send_find(o, id) != NULL)
