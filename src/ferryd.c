@@ -246,6 +246,7 @@ main(int argc, char **argv)
 	ferryd_outbox = outbox_new(ferryd_base, ferryd_httpc, store,
 	    notify_auth, ferryd_notify);
 	notify_set_outbox(ferryd_notify, ferryd_outbox);
+	outbox_set_resolver(ferryd_outbox, notify_resolve_url, ferryd_notify);
 	release_set_observer(ferryd_release, notify_release, ferryd_notify);
 	runner_set_observer(ferryd_runner, notify_run, ferryd_notify);
 	ferryd_chat = chatops_new(store, ferryd_release, ferryd_outbox,

@@ -93,14 +93,19 @@ notify_post(struct notify *n, const struct conf_channel *ch, const char *body,
     const char *dedupe)
 {
 	struct outbox_msg	 m;
-	char			*auth = NULL;
+	char			*auth = NULL, *url = NULL;
 
 	memset(&m, 0, sizeof m);
 	m.kind = ch->type == CONF_CHANNEL_SLACK ? "slack" :
 	    ch->type == CONF_CHANNEL_MATTERMOST ? "mattermost" : "webhook";
-	m.url = ch->url;
 	m.body = body;
 	m.dedupe = dedupe;
+	/* A chat webhook's URL is its credential: stored by name only. */
+	if (ch->type != CONF_CHANNEL_WEBHOOK) {
+		xasprintf(&url, OUTBOX_URL_REF "%s", ch->name);
+		m.url = url;
+	} else
+		m.url = ch->url;
 	if (ch->type == CONF_CHANNEL_WEBHOOK) {
 		xasprintf(&auth, "hmac:%s", ch->name);
 		m.auth = auth;
@@ -108,6 +113,7 @@ notify_post(struct notify *n, const struct conf_channel *ch, const char *body,
 	if (outbox_add(n->outbox, &m) < 0)
 		log_warnx("notify: cannot queue a message for %s", ch->name);
 	free(auth);
+	free(url);
 }
 
 /* Which event of an environment a release's new state is. */
@@ -411,4 +417,20 @@ notify_auth(const char *ref, const char *body, size_t len, struct strv *h,
 	}
 	xasprintf(cause, "unknown credential reference");
 	return (-1);
+}
+
+/* The outbox's resolver: the URL of the channel a message names. */
+char *
+notify_resolve_url(const char *ref, char **cause, void *arg)
+{
+	struct notify			*n = arg;
+	const struct conf_channel	*ch;
+
+	ref += strlen(OUTBOX_URL_REF);
+	if ((ch = conf_channel_find(n->conf, ref)) == NULL) {
+		xasprintf(cause, "channel %s is gone from the configuration",
+		    ref);
+		return (NULL);
+	}
+	return (xstrdup(ch->url));
 }

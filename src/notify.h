@@ -27,6 +27,7 @@ void		 notify_run(void *, int64_t, const char *, const char *,
 		    const char *, const char *, const char *);
 int		 notify_auth(const char *, const char *, size_t, struct strv *,
 		    char **, void *);
+char		*notify_resolve_url(const char *, char **, void *);
 void		 notify_button_token(const struct conf *, long long,
 		    char [SHA256_HEX_LEN + 1]);
 

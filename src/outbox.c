@@ -56,6 +56,8 @@ struct outbox {
 	struct store			*store;
 	outbox_auth_fn			 auth;
 	void				*auth_arg;
+	outbox_resolve_fn		 resolve;
+	void				*resolve_arg;
 	struct event			*timer;
 	LIST_HEAD(, outbox_send)	 sends;
 	int				 ninflight;
@@ -231,6 +233,18 @@ outbox_new(struct event_base *base, struct httpc *httpc, struct store *st,
  * a message is dead, backoff capped at max_delay ms. Values below 1 (below
  * 0 for max_delay) keep the current setting.
  */
+/*
+ * Messages whose URL is OUTBOX_URL_REF "NAME" get their real URL from fn
+ * when they are sent, so that a URL that is a credential (a chat incoming
+ * webhook's) is never stored.
+ */
+void
+outbox_set_resolver(struct outbox *o, outbox_resolve_fn fn, void *arg)
+{
+	o->resolve = fn;
+	o->resolve_arg = arg;
+}
+
 void
 outbox_set_limits(struct outbox *o, int max_inflight, int max_attempts,
     long max_delay)
@@ -292,7 +306,8 @@ outbox_add(struct outbox *o, const struct outbox_msg *m)
 		return (-1);
 	}
 	if (strncasecmp(m->url, "http://", 7) != 0 &&
-	    strncasecmp(m->url, "https://", 8) != 0) {
+	    strncasecmp(m->url, "https://", 8) != 0 &&
+	    strncmp(m->url, OUTBOX_URL_REF, strlen(OUTBOX_URL_REF)) != 0) {
 		log_warnx("outbox: %s message: not an http(s) URL", m->kind);
 		return (-1);
 	}
@@ -467,7 +482,7 @@ outbox_start(struct outbox *o, json_t *row)
 	struct httpc_request	 rq;
 	struct strv		 hdrs = { NULL, 0 };
 	const char		*kind, *url, *method, *ctype, *body, *auth;
-	char			 host[256], *cause = NULL, *why;
+	char			 host[256], *cause = NULL, *why, *resolved = NULL;
 	int64_t			 id;
 	size_t			 len;
 
@@ -480,9 +495,25 @@ outbox_start(struct outbox *o, json_t *row)
 	auth = json_string_value(json_object_get(row, "auth"));
 	if (kind == NULL)
 		kind = "?";
+	if (url != NULL && strncmp(url, OUTBOX_URL_REF,
+	    strlen(OUTBOX_URL_REF)) == 0) {
+		/* A secret URL (a chat webhook's) is looked up now. */
+		if (o->resolve == NULL ||
+		    (resolved = o->resolve(url, &cause, o->resolve_arg)) ==
+		    NULL) {
+			xasprintf(&why, "url: %s", cause != NULL ? cause :
+			    "no resolver");
+			outbox_kill(o, id, kind, "?", why);
+			free(why);
+			free(cause);
+			return;
+		}
+		url = resolved;
+	}
 	outbox_url_host(url != NULL ? url : "", host, sizeof host);
 	if (url == NULL || method == NULL || body == NULL) {
 		outbox_kill(o, id, kind, host, "unreadable row");
+		free(resolved);
 		return;
 	}
 	len = strlen(body);
@@ -502,6 +533,7 @@ outbox_start(struct outbox *o, json_t *row)
 			free(why);
 			free(cause);
 			strv_free(&hdrs);
+			free(resolved);
 			return;
 		}
 	}
@@ -525,6 +557,7 @@ outbox_start(struct outbox *o, json_t *row)
 	rq.max_bytes = OUTBOX_MAX_BYTES;
 	s->req = httpc_start(o->httpc, &rq, outbox_done_cb, s, &cause);
 	strv_free(&hdrs);
+	freezero_str(resolved);
 	if (s->req == NULL) {
 		outbox_kill(o, id, kind, host, cause);
 		free(cause);

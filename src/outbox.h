@@ -45,6 +45,10 @@ struct outbox;
 typedef int (*outbox_auth_fn)(const char *ref, const char *body, size_t len,
     struct strv *headers, char **cause, void *arg);
 
+/* A URL that names a secret URL, resolved when the message is sent. */
+#define OUTBOX_URL_REF	"secret-url:"
+typedef char *(*outbox_resolve_fn)(const char *ref, char **cause, void *arg);
+
 /* A message to send; everything is borrowed (copied into the store). */
 struct outbox_msg {
 	const char	*kind;		/* for logs and metrics: slack,
@@ -63,6 +67,8 @@ struct outbox	*outbox_new(struct event_base *, struct httpc *,
 		    struct store *, outbox_auth_fn, void *);
 int64_t		 outbox_add(struct outbox *, const struct outbox_msg *);
 void		 outbox_set_limits(struct outbox *, int, int, long);
+void		 outbox_set_resolver(struct outbox *, outbox_resolve_fn,
+		     void *);
 void		 outbox_shutdown(struct outbox *);
 void		 outbox_free(struct outbox *);
 void		 outbox_metrics(struct outbox *, struct buf *);

@@ -164,7 +164,8 @@ test_expect 'a push by alice runs; each stage reports its commit status to the g
 	jq -e "all(.[]; .status == 201 and .headers.authorization == \"Bearer ghp-token\")" st.json &&
 	jq -e "[.[] | select(.json.context == \"ferry/publish\") | .json.state] | unique == [\"pending\", \"success\"]" st.json &&
 	jq -e "[.[] | select(.json.context == \"ferry\")][-1].json | .state == \"success\" and .target_url == \"https://ferry.example.com/api/v1/runs/$run\"" st.json &&
-	! grep -q ghp-token state/ferry.db* && ! grep -q "$SLACK_SECRET" state/ferry.db*
+	! grep -q ghp-token state/ferry.db* && ! grep -q "$SLACK_SECRET" state/ferry.db* &&
+	! grep -q "/slack/hook" state/ferry.db*
 '
 
 test_expect 'the release waits for approval; the request is posted with Approve and Reject buttons' '
