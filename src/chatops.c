@@ -238,9 +238,19 @@ chatops_respond(struct chatops *c, struct chat_request *rq, const char *text,
 {
 	struct outbox_msg	 m;
 	char			*body;
+	const char		*prefix;
 
 	if (rq->response_url == NULL)
 		return;
+	/* Only where Slack's answers go: no requests to other hosts. */
+	prefix = c->conf->slack_response_prefix != NULL ?
+	    c->conf->slack_response_prefix : "https://hooks.slack.com/";
+	if (strcmp(rq->platform, "slack") == 0 &&
+	    strncmp(rq->response_url, prefix, strlen(prefix)) != 0) {
+		log_warnx("chat: a response_url outside %s is not used",
+		    prefix);
+		return;
+	}
 	body = chat_reply(rq->platform, text, in_channel);
 	memset(&m, 0, sizeof m);
 	m.kind = rq->platform;

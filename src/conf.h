@@ -230,6 +230,7 @@ struct conf {
 	char			*public_url;	/* links in messages */
 	char			*slack_secret;	/* signing secret; wiped */
 	size_t			 slack_secretlen;
+	char			*slack_response_prefix;	/* response_url */
 	char			*mm_token;	/* slash command token */
 	size_t			 mm_tokenlen;
 	char			*mm_action_secret;	/* button tokens */

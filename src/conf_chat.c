@@ -64,8 +64,13 @@ conf_slack_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	    strcmp(key, "signing_secret_credential") == 0)
 		return (conf_secret_file(p, v, key, &conf->slack_secret,
 		    &conf->slack_secretlen));
+	if (strcmp(key, "response_url_prefix") == 0) {
+		free(conf->slack_response_prefix);
+		return ((conf->slack_response_prefix = conf_string(p, v,
+		    key)) == NULL ? -1 : 0);
+	}
 	conf_error(p, k, "unknown chat.slack key \"%s\" (expected "
-	    "signing_secret_file)", key);
+	    "signing_secret_file or response_url_prefix)", key);
 	return (-1);
 }
 
@@ -157,6 +162,15 @@ conf_channel_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	return (-1);
 }
 
+static void
+conf_channel_clear(struct conf_channel *ch)
+{
+	free(ch->name);
+	freezero_str(ch->url);
+	freezero_str(ch->secret);
+	memset(ch, 0, sizeof *ch);
+}
+
 int
 conf_channels(struct conf_parse *p, yaml_node_t *v)
 {
@@ -179,13 +193,14 @@ conf_channels(struct conf_parse *p, yaml_node_t *v)
 		ch = &conf->channels[conf->nchannels++];
 		memset(ch, 0, sizeof *ch);
 		if (conf_mapping(p, cn, "channel", conf_channel_pair, ch) !=
-		    0) {
-			rc = -1;
-			continue;
-		}
-		if (ch->name == NULL || ch->type == 0 || ch->url == NULL) {
-			conf_error(p, cn, "channel: needs name, type and "
-			    "url_file (or url)");
+		    0 || ch->name == NULL || ch->type == 0 || ch->url == NULL) {
+			if (ch->name == NULL || ch->type == 0 ||
+			    ch->url == NULL)
+				conf_error(p, cn, "channel: needs name, type "
+				    "and url_file (or url)");
+			/* A broken entry is dropped: nothing looks it up. */
+			conf_channel_clear(ch);
+			conf->nchannels--;
 			rc = -1;
 			continue;
 		}
@@ -250,10 +265,14 @@ conf_people(struct conf_parse *p, yaml_node_t *v)
 		    sizeof *conf->people);
 		pe = &conf->people[conf->npeople++];
 		memset(pe, 0, sizeof *pe);
-		if (conf_mapping(p, pn, "person", conf_person_pair, pe) != 0)
-			rc = -1;
-		else if (pe->name == NULL) {
-			conf_error(p, pn, "person: needs name");
+		if (conf_mapping(p, pn, "person", conf_person_pair, pe) != 0 ||
+		    pe->name == NULL) {
+			if (pe->name == NULL)
+				conf_error(p, pn, "person: needs name");
+			free(pe->name);
+			conf_strings_free(pe->git, pe->ngit, 0);
+			conf_strings_free(pe->ids, pe->nids, 0);
+			conf->npeople--;
 			rc = -1;
 		}
 	}
@@ -456,6 +475,17 @@ conf_chat_finish(struct conf_parse *p)
 			}
 		}
 	}
+	for (i = 0; i < conf->nchannels; i++) {
+		if (conf->channels[i].type == CONF_CHANNEL_MATTERMOST &&
+		    (conf->mm_action_secret == NULL ||
+		    conf->mm_action_url == NULL)) {
+			conf_error(p, NULL, "channel %s: a Mattermost channel "
+			    "needs chat.mattermost.action_secret_file and "
+			    "action_url (for its approval buttons)",
+			    conf->channels[i].name);
+			rc = -1;
+		}
+	}
 	if (conf->mm_token != NULL && conf->mm_action_secret == NULL) {
 		conf_error(p, NULL, "chat.mattermost: action_secret_file is "
 		    "needed too (it signs the approval buttons)");
@@ -470,6 +500,7 @@ conf_chat_free(struct conf *conf)
 	size_t	i;
 
 	free(conf->public_url);
+	free(conf->slack_response_prefix);
 	freezero_str(conf->slack_secret);
 	freezero_str(conf->mm_token);
 	freezero_str(conf->mm_action_secret);

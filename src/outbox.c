@@ -475,7 +475,7 @@ outbox_kill(struct outbox *o, int64_t id, const char *kind, const char *host,
 }
 
 /* Start sending one stored row. */
-static void
+static int
 outbox_start(struct outbox *o, json_t *row)
 {
 	struct outbox_send	*s;
@@ -506,7 +506,7 @@ outbox_start(struct outbox *o, json_t *row)
 			outbox_kill(o, id, kind, "?", why);
 			free(why);
 			free(cause);
-			return;
+			return (0);
 		}
 		url = resolved;
 	}
@@ -514,7 +514,7 @@ outbox_start(struct outbox *o, json_t *row)
 	if (url == NULL || method == NULL || body == NULL) {
 		outbox_kill(o, id, kind, host, "unreadable row");
 		free(resolved);
-		return;
+		return (0);
 	}
 	len = strlen(body);
 
@@ -534,7 +534,7 @@ outbox_start(struct outbox *o, json_t *row)
 			free(cause);
 			strv_free(&hdrs);
 			free(resolved);
-			return;
+			return (0);
 		}
 	}
 
@@ -563,12 +563,13 @@ outbox_start(struct outbox *o, json_t *row)
 		free(cause);
 		free(s->kind);
 		free(s);
-		return;
+		return (0);
 	}
 	LIST_INSERT_HEAD(&o->sends, s, entry);
 	o->ninflight++;
 	log_debug("outbox %lld (%s, %s): attempt %d", (long long)id, kind,
 	    host, s->attempts + 1);
+	return (1);
 }
 
 /*
@@ -583,7 +584,7 @@ outbox_pump(struct outbox *o)
 	json_t	*rows, *row;
 	size_t	 i;
 	int64_t	 now, at, id, next = -1;
-	int	 free_slots;
+	int	 free_slots, killed = 0;
 
 	if (o->stopping)
 		return;
@@ -605,8 +606,11 @@ outbox_pump(struct outbox *o)
 			continue;
 		at = json_integer_value(json_object_get(row, "next_at"));
 		if (at <= now && free_slots > 0) {
-			outbox_start(o, row);
-			free_slots--;
+			/* A row ended without a request frees its slot. */
+			if (outbox_start(o, row))
+				free_slots--;
+			else
+				killed++;
 			continue;
 		}
 		if (free_slots > 0)
@@ -614,7 +618,9 @@ outbox_pump(struct outbox *o)
 		break;
 	}
 	json_decref(rows);
-	if (next != -1)
+	if (killed > 0 && free_slots > 0)
+		outbox_schedule(o, 0);	/* the rows behind them are due */
+	else if (next != -1)
 		outbox_schedule(o, next - now);
 }
 

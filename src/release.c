@@ -532,13 +532,14 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 		n = store_approvals_count(m->store, id);
 		deadline = json_integer_value(json_object_get(row,
 		    "deadline"));
-		if (n >= needed)
-			release_set(m, row, "approved", NULL);
-		else if (deadline > 0 && now_ms() >= deadline) {
+		if (deadline > 0 && now_ms() >= deadline) {
 			release_set(m, row, "expired", "no decision before "
 			    "the deadline");
 			goto out;
-		} else
+		}
+		if (n >= needed)
+			release_set(m, row, "approved", NULL);
+		else
 			goto out;
 	}
 	state = json_string_value(json_object_get(row, "state"));
@@ -618,13 +619,40 @@ release_resolved(struct release_mgr *m, const char *envname, const char *tag,
 }
 
 /* With approvers configured, only they decide; else anyone may. */
+/*
+ * With approvers configured, only they decide. Without, only the API's
+ * operators (the UNIX socket's users, API token holders) do: a chat
+ * identity must be listed, or anyone in any workspace could approve.
+ */
 static int
 release_may_approve(const struct conf *conf,
     const struct conf_environment *env, const char *who)
 {
 	if (env->napprovers == 0)
-		return (1);
+		return (strncmp(who, "unix:", 5) == 0 ||
+		    strncmp(who, "token:", 6) == 0);
 	return (conf_identity_in(conf, env->approvers, env->napprovers, who));
+}
+
+/* Did the person behind who approve already, under another identity? */
+static const char *
+release_same_person(const struct conf *conf, json_t *row, const char *who)
+{
+	const struct conf_person	*pe, *other;
+	json_t				*a;
+	size_t				 i;
+	const char			*w;
+
+	if ((pe = conf_person_of(conf, who)) == NULL)
+		return (NULL);
+	json_array_foreach(json_object_get(row, "approvals"), i, a) {
+		w = json_string_value(json_object_get(a, "who"));
+		if (w == NULL || strcmp(w, who) == 0)
+			continue;
+		if ((other = conf_person_of(conf, w)) == pe)
+			return (w);
+	}
+	return (NULL);
 }
 
 /*
@@ -673,8 +701,9 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 {
 	const struct conf_environment	*env;
 	json_t				*row;
-	const char			*state;
+	const char			*state, *same;
 	char				 reason[256];
+	int64_t				 deadline;
 	int				 rc;
 
 	if ((row = store_release_get(m->store, id)) == NULL) {
@@ -693,6 +722,23 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 	if (strcmp(state, "awaiting-approval") != 0) {
 		xasprintf(cause, "release %lld is %s, not awaiting approval",
 		    (long long)id, state);
+		json_decref(row);
+		return (-1);
+	}
+	deadline = json_integer_value(json_object_get(row, "deadline"));
+	if (deadline > 0 && now_ms() >= deadline) {
+		release_set(m, row, "expired", "no decision before the "
+		    "deadline");
+		xasprintf(cause, "release %lld is past its deadline",
+		    (long long)id);
+		json_decref(row);
+		return (-1);
+	}
+	if (approve && (same = release_same_person(m->conf, row, who)) !=
+	    NULL) {
+		xasprintf(cause, "%s already approved release %lld as %s; "
+		    "approvals must come from different people", who,
+		    (long long)id, same);
 		json_decref(row);
 		return (-1);
 	}

@@ -223,6 +223,15 @@ test_expect 'an auth reference that fails: dead without any request' '
 	jq -e ".state == \"dead\" and .last_error == \"auth: no secret given\"" y.row
 '
 
+test_expect 'rows that end without a request do not hold the slots: the ones behind go' '
+	B1=$(probe add webhook "$URL/hooks/b1" "{}" --auth bad) &&
+	B2=$(probe add webhook "$URL/hooks/b2" "{}" --auth bad) &&
+	G=$(probe add webhook "$URL/hooks/g" "{}") &&
+	probe run --until-empty --seconds 5 --max-inflight 2 >run.out 2>run.err &&
+	test "$(field "$B1" state)" = dead && test "$(field "$B2" state)" = dead &&
+	test "$(field "$G" state)" = sent && test "$(requests "$G")" = 1
+'
+
 test_expect 'dedupe: a second message with the same key is the first' '
 	K1=$(probe add status "$URL/statuses/sha1" "{\"state\":\"pending\"}" --dedupe run-9-build) &&
 	K2=$(probe add status "$URL/statuses/sha1" "{\"state\":\"other\"}" --dedupe run-9-build) &&

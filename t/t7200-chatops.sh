@@ -75,6 +75,17 @@ form() {
 		-H 'Content-Type: application/x-www-form-urlencoded' "$T_URL$1" >code
 }
 
+# publish_more: a new commit, pushed by bob, built and accepted by ferryd.
+publish_more() {
+	(cd work && rm -f fail && echo "$RANDOM" >.helm/templates/n.txt && $GIT add -A &&
+		$GIT commit -q -m more && git push -q origin HEAD:refs/heads/main) &&
+	sha=$(git -C work rev-parse HEAD) &&
+	sed "s/\"after\":\"[0-9a-f]*\"/\"after\":\"$sha\"/; s/alice/bob/" push.json >push3.json &&
+	s=$(sign s3cret push3.json) &&
+	post /hooks/shop push3.json -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: d3" -H "X-Hub-Signature-256: $s" &&
+	expect_code 202 && wait_run_end "$(jq ".runs[0]" body)" && test "$(jq -r .state body)" = success
+}
+
 # newest ENV: the newest release of ENV in ./release.
 newest() {
 	api "/api/v1/releases?env=$1" && jq ".releases[0]" body >release
@@ -110,7 +121,7 @@ test_expect 'setup: registry, project, GitOps repository, chat and git host stan
 	public_url: https://ferry.example.com
 	registries: [{host: "$REG", insecure: true}]
 	chat:
-	  slack: {signing_secret_file: slack.secret}
+	  slack: {signing_secret_file: slack.secret, response_url_prefix: "http://127.0.0.1:$HOOK_PORT/slack/"}
 	  mattermost: {token_file: mm.token, action_secret_file: mm.actions, action_url: "http://ferry.example.com/chat/mattermost"}
 	channels:
 	  - {name: ops, type: slack, url_file: slack.url}
@@ -249,8 +260,24 @@ test_expect 'Mattermost: the slash command token, and a button with a forged tok
 	post /chat/mattermost mmb2.json && expect_code 401
 '
 
+test_expect 'one person is one approval, whatever the platform; chat needs listed approvers' '
+	$FERRY -s "$T_SOCK" check brief && wait_state brief awaiting-approval 20 &&
+	bid=$(jq -r .id release) &&
+	slash UCAROL "approve $bid" && expect_code 200 &&
+	jq -e ".text | test(\"not among the approvers of brief\")" body &&
+	newest production && pid=$(jq -r .id release) &&
+	publish_more && $FERRY -s "$T_SOCK" check production && wait_for "newest production && test \$(jq -r .id release) != $pid && test \$(jq -r .state release) = awaiting-approval" 20 &&
+	nid=$(jq -r .id release) &&
+	slash UCAROL "approve $nid" && expect_code 200 && jq -e ".text | test(\"approved\")" body &&
+	printf "ferry-approval:%s" "$nid" >tok.txt && tok=$("$T_HELPER/hmac-sign" mm-actions tok.txt "") &&
+	printf "{\"user_id\":\"ucarol\",\"team_id\":\"team1\",\"channel_id\":\"c\",\"context\":{\"action\":\"approve\",\"release\":\"%s\",\"token\":\"%s\"}}" "$nid" "$tok" >mmb3.json &&
+	post /chat/mattermost mmb3.json && expect_code 200 &&
+	jq -e ".ephemeral_text | test(\"already approved release $nid as slack:T1:UCAROL\")" body &&
+	newest production && test "$(jq -r .state release)" = awaiting-approval
+'
+
 test_expect 'a release past its deadline expires, and chat hears of it' '
-	$FERRY -s "$T_SOCK" check brief && wait_state brief expired 20 &&
+	wait_state brief expired 20 &&
 	wait_for "grep -q \"Release $(jq -r .id release) of brief is expired\" hooks.log"
 '
 

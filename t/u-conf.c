@@ -353,6 +353,15 @@ test_environments(void)
 	    "  - name: prod\n    repository: r/a\n    policy: {semver: \"1\"}\n"
 	    "    deploy: {driver: command, run: [x]}\n",
 	    "environment prod: defined twice", "duplicate environment");
+	expect_error("listen: 127.0.0.1:0\nchannels: [{type: slack, url: "
+	    "\"http://x/\"}, {name: a, type: slack, url: \"http://x/\"}]\n",
+	    "channel: needs name", "a channel without a name (no crash)");
+	expect_error("listen: 127.0.0.1:0\nchannels: [{name: m, type: "
+	    "mattermost, url: \"http://x/\"}]\n",
+	    "needs chat.mattermost.action_secret_file",
+	    "a Mattermost channel without its button settings");
+	expect_error("listen: 127.0.0.1:0\npeople: [{git: [a]}, {name: b}]\n",
+	    "person: needs name", "a person without a name");
 	expect_error("listen: 127.0.0.1:0\nregistry_hooks: [{name: x}]\n",
 	    "needs name and secret_file", "hook without a secret");
 	expect_error("listen: 127.0.0.1:0\nregistry_hooks: "
