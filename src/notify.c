@@ -268,7 +268,7 @@ notify_status(struct notify *n, const struct conf_project *pr, int64_t run,
 	json_t			*r;
 	char			*method = NULL, *url = NULL, *body = NULL;
 	char			*cause = NULL, *ctx, *desc, *link = NULL, *auth;
-	char			 dedupe[160];
+	char			 dedupe[160], fp[SHA256_HEX_LEN + 1];
 
 	if ((r = store_run_get(n->store, run)) == NULL)
 		return;
@@ -300,7 +300,15 @@ notify_status(struct notify *n, const struct conf_project *pr, int64_t run,
 		    (long long)run, cause);
 		free(cause);
 	} else {
-		xasprintf(&auth, "status:%s", pr->name);
+		/*
+		 * The API's address is in the stored URL, the token is
+		 * looked up when sending: a fingerprint of the address ties
+		 * them, so a reload that moves api_url never sends the new
+		 * token to the old host.
+		 */
+		sha256_hex(pr->status->api_url, strlen(pr->status->api_url),
+		    fp);
+		xasprintf(&auth, "status:%.16s:%s", fp, pr->name);
 		snprintf(dedupe, sizeof dedupe, "status:%lld:%s:%s",
 		    (long long)run, stage != NULL ? stage : "-", state);
 		memset(&m, 0, sizeof m);
@@ -398,11 +406,19 @@ notify_auth(const char *ref, const char *body, size_t len, struct strv *h,
 		strv_addf(h, "X-Ferry-Signature: sha256=%s", hex);
 		return (0);
 	}
-	if (strncmp(ref, "status:", 7) == 0) {
-		if ((pr = conf_project_find(n->conf, ref + 7)) == NULL ||
+	if (strncmp(ref, "status:", 7) == 0 && strlen(ref) > 24 &&
+	    ref[23] == ':') {
+		if ((pr = conf_project_find(n->conf, ref + 24)) == NULL ||
 		    pr->status == NULL) {
 			xasprintf(cause, "project %s has no status settings "
-			    "any more", ref + 7);
+			    "any more", ref + 24);
+			return (-1);
+		}
+		sha256_hex(pr->status->api_url, strlen(pr->status->api_url),
+		    hex);
+		if (strncmp(hex, ref + 7, 16) != 0) {
+			xasprintf(cause, "project %s's status api_url changed "
+			    "since the message was made", ref + 24);
 			return (-1);
 		}
 		if ((line = status_auth_header(pr->provider,

@@ -223,6 +223,9 @@ outbox_new(struct event_base *base, struct httpc *httpc, struct store *st,
 		o->rnd = 1;
 	LIST_INIT(&o->sends);
 	o->timer = evtimer_new(base, outbox_timer_cb, o);
+	/* Sent messages are kept a week for `GET /api/v1/outbox`, no more. */
+	if (store_outbox_prune(st, now_ms() - OUTBOX_KEEP_MS) != 0)
+		log_warnx("outbox: cannot remove old sent messages");
 	/* Whatever was pending when ferryd stopped goes out now. */
 	outbox_schedule(o, 0);
 	return (o);

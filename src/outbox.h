@@ -34,6 +34,7 @@ struct outbox;
 #define OUTBOX_TIMEOUT_MS	30000L
 #define OUTBOX_MAX_BYTES	(64 * 1024)
 #define OUTBOX_SNIPPET		200	/* bytes of an answer kept */
+#define OUTBOX_KEEP_MS		(7 * 24 * 3600 * 1000LL)	/* sent, dead */
 
 /*
  * Adds the headers a message needs at send time (secrets are never stored

@@ -146,5 +146,6 @@ int		 store_outbox_done(struct store *, int64_t, const char *,
 int		 store_outbox_kill(struct store *, int64_t, const char *);
 int64_t		 store_outbox_count(struct store *, const char *);
 struct json_t	*store_outbox_list(struct store *, const char *, int);
+int		 store_outbox_prune(struct store *, int64_t);
 
 #endif

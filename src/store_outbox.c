@@ -135,3 +135,12 @@ store_outbox_list(struct store *st, const char *state, int limit)
 	}
 	return (rows);
 }
+
+/* Forget sent and dead messages that ended before ms (milliseconds). */
+int
+store_outbox_prune(struct store *st, int64_t before)
+{
+	return (store_exec_args(st, "DELETE FROM outbox WHERE state IN "
+	    "('sent', 'dead') AND coalesce(sent_at, next_at) < ?", "i",
+	    before));
+}
