@@ -22,8 +22,8 @@ cli_policy_usage(void)
 {
 	fprintf(stderr,
 	    "usage: ferry policy check (--semver CONSTRAINT | --regex RE |\n"
-	    "           --latest [--allow RE] | --digest TAG) [--ignore RE]...\n"
-	    "           TAG...\n"
+	    "           --latest [--allow RE] | --digest TAG)\n"
+	    "           [--ignore RE]... TAG...\n"
 	    "       with --latest each TAG is TAG=UNIXTIME (creation time)\n");
 }
 

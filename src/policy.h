@@ -18,7 +18,7 @@ struct policy_spec {
 	enum policy_kind	 kind;
 	const char		*semver;	/* constraint; POLICY_SEMVER */
 	const char		*allow;		/* POSIX ERE; REGEX, LATEST */
-	const char		*ignore;	/* EREs, one a line; not DIGEST */
+	const char		*ignore;	/* EREs, one a line */
 	const char		*tag;		/* POLICY_DIGEST */
 };
 

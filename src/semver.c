@@ -118,7 +118,8 @@ semver_idents_ok(const char *s, size_t len, int pre)
 	for (i = 0; i <= len; i++) {
 		if (i < len && s[i] != '.') {
 			c = s[i];
-			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			if (!((c >= '0' && c <= '9') ||
+			    (c >= 'a' && c <= 'z') ||
 			    (c >= 'A' && c <= 'Z') || c == '-'))
 				return (-1);
 			continue;
@@ -580,7 +581,8 @@ semver_set_parse(const char *s, size_t len, struct semver_set *set,
 		}
 		memcpy(op, opp, oplen);
 		op[oplen] = '\0';
-		if (vlen == 0) {	/* oplen > 0: s was not at a separator */
+		/* Only after an operator: s was not at a separator. */
+		if (vlen == 0) {
 			xasprintf(cause, "operator \"%s\" without a version",
 			    op);
 			return (-1);
@@ -651,7 +653,8 @@ semver_constraint_parse(const char *s, char **cause)
 			if (c->nsets == 0 && bar == NULL)
 				why = xstrdup("empty constraint");
 			else
-				why = xstrdup("empty alternative around \"||\"");
+				why = xstrdup("empty alternative around "
+				    "\"||\"");
 			goto fail;
 		}
 		c->sets = xreallocarray(c->sets, c->nsets + 1, sizeof *c->sets);

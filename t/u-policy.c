@@ -46,7 +46,8 @@ test_parse(void)
 		{ "1.0.0+21AF26D3----117B344092BD", 0, 1, 1, 0, 0, NULL,
 		    "21AF26D3----117B344092BD" },
 		{ "1.0.0-0a", 0, 1, 1, 0, 0, "0a", NULL },
-		{ "18446744073709551615.18446744073709551615.18446744073709551615",
+		{ "18446744073709551615.18446744073709551615."
+		    "18446744073709551615",
 		    0, 1, 18446744073709551615ULL, 18446744073709551615ULL,
 		    18446744073709551615ULL, NULL, NULL },
 		{ "1.0.0-18446744073709551615", 0, 1, 1, 0, 0,
@@ -273,7 +274,8 @@ test_constraints(void)
 		{ "*", "99.0.0", 1 }, { "x", "1.0.0", 1 }, { "X", "1.0.0", 1 },
 		{ "x.x.x", "3.0.0", 1 }, { "1.2", "1.2.7", 1 },
 		{ "1", "1.7.0", 1 }, { "1", "2.0.0", 0 },
-		{ ">=*", "1.0.0", 1 }, { "<=*", "1.0.0", 1 }, { "=*", "2.0.0", 1 },
+		{ ">=*", "1.0.0", 1 }, { "<=*", "1.0.0", 1 },
+		{ "=*", "2.0.0", 1 },
 		{ "v1.2.x", "1.2.1", 1 }, { ">=1.x", "1.0.0", 1 },
 		{ ">=1.x", "0.9.0", 0 }, { "<1.x", "0.9.0", 1 },
 		{ "<1.x", "1.0.0", 0 }, { ">1.x", "1.9.0", 0 },
@@ -491,13 +493,17 @@ test_kinds(void)
 		struct policy_spec	 spec;
 		const char		*why;
 	} bad[] = {
-		{ { POLICY_REGEX, NULL, NULL, NULL, NULL }, "without an allow" },
+		{ { POLICY_REGEX, NULL, NULL, NULL, NULL },
+		    "without an allow" },
 		{ { POLICY_DIGEST, NULL, NULL, NULL, NULL }, "without a tag" },
 		{ { POLICY_DIGEST, NULL, NULL, NULL, "a b" }, "invalid tag" },
 		{ { POLICY_DIGEST, NULL, NULL, NULL, "" }, "invalid tag" },
-		{ { POLICY_DIGEST, NULL, NULL, "x", "main" }, "takes no ignore" },
-		{ { POLICY_DIGEST, NULL, "x", NULL, "main" }, "takes no allow" },
-		{ { POLICY_DIGEST, "*", NULL, NULL, "main" }, "takes no semver" },
+		{ { POLICY_DIGEST, NULL, NULL, "x", "main" },
+		    "takes no ignore" },
+		{ { POLICY_DIGEST, NULL, "x", NULL, "main" },
+		    "takes no allow" },
+		{ { POLICY_DIGEST, "*", NULL, NULL, "main" },
+		    "takes no semver" },
 		{ { POLICY_SEMVER, "*", "x", NULL, NULL }, "takes no allow" },
 		{ { POLICY_SEMVER, "*", NULL, NULL, "main" }, "takes no tag" },
 		{ { POLICY_LATEST, "*", NULL, NULL, NULL }, "takes no semver" },
@@ -505,7 +511,8 @@ test_kinds(void)
 		{ { POLICY_SEMVER, ">>1", NULL, NULL, NULL },
 		    "unknown operator" },
 		{ { POLICY_SEMVER, "", NULL, NULL, NULL }, "empty constraint" },
-		{ { POLICY_REGEX, NULL, "(", NULL, NULL }, "allow regex \"(\"" },
+		{ { POLICY_REGEX, NULL, "(", NULL, NULL },
+		    "allow regex \"(\"" },
 		{ { POLICY_LATEST, NULL, "a[", NULL, NULL }, "allow regex" },
 		{ { POLICY_REGEX, NULL, ".*", "ok\n[z", NULL },
 		    "ignore regex \"[z\"" },
@@ -558,7 +565,8 @@ test_semver_policy(void)
 	ok(policy_match(p, "v1.2.3") && policy_match(p, "1.2.10") &&
 	    !policy_match(p, "1.3.0-rc.1") && !policy_match(p, "2.0.0"),
 	    "semver ~1.2: match per constraint");
-	ok(!policy_match(p, "1.2.12-rc.1"), "semver: pre-release not asked for");
+	ok(!policy_match(p, "1.2.12-rc.1"),
+	    "semver: pre-release not asked for");
 	ok(!policy_match(p, "1.2.13+bad"), "semver: '+' is no tag character");
 	is_str(selected(p, tags, NULL, n), "v1.2.11_build.2",
 	    "semver ~1.2: highest; equal versions go to the higher name");
