@@ -141,6 +141,6 @@ int
 store_outbox_prune(struct store *st, int64_t before)
 {
 	return (store_exec_args(st, "DELETE FROM outbox WHERE state IN "
-	    "('sent', 'dead') AND coalesce(sent_at, next_at) < ?", "i",
+	    "('sent', 'dead') AND created_at < ?", "i",
 	    before));
 }
