@@ -591,7 +591,10 @@ api_head_cb(const struct httpd_req *req, void *arg, const char **msg)
 
 	if (strcmp(path, "/chat/slack") == 0 ||
 	    strcmp(path, "/chat/mattermost") == 0) {
-		if (strcmp(httpd_req_method(req), "POST") != 0) {
+		/* Mattermost's slash commands may be set to GET. */
+		if (strcmp(httpd_req_method(req), "POST") != 0 &&
+		    (strcmp(path, "/chat/mattermost") != 0 ||
+		    strcmp(httpd_req_method(req), "GET") != 0)) {
 			*msg = "chat requests come with POST";
 			return (405);
 		}

@@ -341,7 +341,14 @@ chatops_mattermost(struct chatops *c, struct httpd_req *req)
 	int			 in_channel;
 	json_t			*o;
 
-	body = httpd_req_body(req, &len);
+	/* A command sent with GET carries its form in the query string. */
+	if (strcmp(httpd_req_method(req), "GET") == 0) {
+		body = httpd_req_query(req);
+		if (body == NULL)
+			body = "";
+		len = strlen(body);
+	} else
+		body = httpd_req_body(req, &len);
 	token = c->conf->mm_token;
 	tokenlen = c->conf->mm_tokenlen;
 	/* A button press (JSON) carries its release's own token. */

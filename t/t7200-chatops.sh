@@ -247,6 +247,10 @@ test_expect 'Mattermost: the slash command token, and a button with a forged tok
 	printf "token=mm-token&team_id=team1&user_id=ucarol&user_name=carol&channel_id=c&command=%%2Fferry&text=status" >mm.txt &&
 	form /chat/mattermost mm.txt && expect_code 200 &&
 	jq -e ".text | test(\"production\")" body &&
+	curl -sS -o body -w "%{http_code}" "$T_URL/chat/mattermost?$(cat mm.txt)" >code &&
+	expect_code 200 && jq -e ".text | test(\"production\")" body &&
+	curl -sS -o body -w "%{http_code}" "$T_URL/chat/mattermost?$(sed s/mm-token/bad/ mm.txt)" >code &&
+	expect_code 401 &&
 	sed "s/mm-token/nope/" mm.txt >mmbad.txt &&
 	form /chat/mattermost mmbad.txt && expect_code 401 &&
 	printf "{\"user_id\":\"ucarol\",\"team_id\":\"team1\",\"channel_id\":\"c\",\"context\":{\"action\":\"approve\",\"release\":\"%s\",\"token\":\"forged\"}}" "$id" >mmb.json &&
