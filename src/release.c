@@ -474,11 +474,26 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 	char		 reason[256];
 	int64_t		 deadline, now, id;
 	int		 acc, n, needed;
+	size_t		 i;
 
-	if (m->stopping || release_deploy_find(m, env->name) != NULL)
+	if (m->stopping)
 		return;
 	if ((rows = store_releases_open(m->store, env->name)) == NULL)
 		return;
+	if (release_deploy_find(m, env->name) != NULL) {
+		/* Busy deploying; deadlines still pass meanwhile. */
+		json_array_foreach(rows, i, row) {
+			deadline = json_integer_value(json_object_get(row,
+			    "deadline"));
+			if (strcmp(json_string_value(json_object_get(row,
+			    "state")), "awaiting-approval") == 0 &&
+			    deadline > 0 && now_ms() >= deadline)
+				release_set(m, row, "expired", "no decision "
+				    "before the deadline");
+		}
+		json_decref(rows);
+		return;
+	}
 	if (json_array_size(rows) == 0) {
 		json_decref(rows);
 		return;
