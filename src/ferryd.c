@@ -247,6 +247,7 @@ main(int argc, char **argv)
 	    notify_auth, ferryd_notify);
 	notify_set_outbox(ferryd_notify, ferryd_outbox);
 	outbox_set_resolver(ferryd_outbox, notify_resolve_url, ferryd_notify);
+	outbox_set_filler(ferryd_outbox, notify_fill, ferryd_notify);
 	release_set_observer(ferryd_release, notify_release, ferryd_notify);
 	runner_set_observer(ferryd_runner, notify_run, ferryd_notify);
 	ferryd_chat = chatops_new(store, ferryd_release, ferryd_outbox,

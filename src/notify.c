@@ -207,7 +207,10 @@ notify_release(void *arg, json_t *row)
 		} else if (ev == CONF_EV_APPROVAL) {
 			const char *platform = ch->type == CONF_CHANNEL_SLACK ?
 			    "slack" : "mattermost";
-			notify_button_token(n->conf, id, token);
+			/* The token is put in when sent (notify_fill): the
+			 * outbox keeps a marker, never the token. */
+			snprintf(token, sizeof token, NOTIFY_BUTTON_MARK "%lld@@",
+			    id);
 			body = chat_approval_message(platform, id, env->name,
 			    artifact, (int)json_integer_value(json_object_get(
 			    row, "approvals_needed")), store_approvals_count(
@@ -449,4 +452,39 @@ notify_resolve_url(const char *ref, char **cause, void *arg)
 		return (NULL);
 	}
 	return (xstrdup(ch->url));
+}
+
+/*
+ * The outbox's filler: a Mattermost button's token replaces its marker
+ * ("@@ferry-button:ID@@") when the message is sent. NULL when the body has
+ * no marker.
+ */
+char *
+notify_fill(const char *body, size_t len, void *arg)
+{
+	struct notify	*n = arg;
+	struct buf	 b;
+	const char	*p, *q, *end;
+	char		 tok[SHA256_HEX_LEN + 1];
+	long long	 id;
+	size_t		 ml = strlen(NOTIFY_BUTTON_MARK);
+
+	if (strstr(body, NOTIFY_BUTTON_MARK) == NULL)
+		return (NULL);
+	buf_init(&b);
+	for (p = body; (q = strstr(p, NOTIFY_BUTTON_MARK)) != NULL;) {
+		buf_add(&b, p, (size_t)(q - p));
+		id = strtoll(q + ml, (char **)&end, 10);
+		if (end == q + ml || strncmp(end, "@@", 2) != 0) {
+			buf_add(&b, q, ml);
+			p = q + ml;
+			continue;
+		}
+		notify_button_token(n->conf, id, tok);
+		buf_addstr(&b, tok);
+		p = end + 2;
+	}
+	buf_add(&b, p, len - (size_t)(p - body));
+	buf_add(&b, "", 1);
+	return (b.data);
 }

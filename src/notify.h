@@ -27,7 +27,11 @@ void		 notify_run(void *, int64_t, const char *, const char *,
 		    const char *, const char *, const char *);
 int		 notify_auth(const char *, const char *, size_t, struct strv *,
 		    char **, void *);
+/* Where a Mattermost button's token goes until it is sent. */
+#define NOTIFY_BUTTON_MARK	"@@ferry-button:"
+
 char		*notify_resolve_url(const char *, char **, void *);
+char		*notify_fill(const char *, size_t, void *);
 void		 notify_button_token(const struct conf *, long long,
 		    char [SHA256_HEX_LEN + 1]);
 

@@ -58,6 +58,8 @@ struct outbox {
 	void				*auth_arg;
 	outbox_resolve_fn		 resolve;
 	void				*resolve_arg;
+	outbox_fill_fn			 fill;
+	void				*fill_arg;
 	struct event			*timer;
 	LIST_HEAD(, outbox_send)	 sends;
 	int				 ninflight;
@@ -246,6 +248,13 @@ outbox_set_resolver(struct outbox *o, outbox_resolve_fn fn, void *arg)
 {
 	o->resolve = fn;
 	o->resolve_arg = arg;
+}
+
+void
+outbox_set_filler(struct outbox *o, outbox_fill_fn fn, void *arg)
+{
+	o->fill = fn;
+	o->fill_arg = arg;
 }
 
 void
@@ -486,6 +495,7 @@ outbox_start(struct outbox *o, json_t *row)
 	struct strv		 hdrs = { NULL, 0 };
 	const char		*kind, *url, *method, *ctype, *body, *auth;
 	char			 host[256], *cause = NULL, *why, *resolved = NULL;
+	char			*filled = NULL;
 	int64_t			 id;
 	size_t			 len;
 
@@ -520,6 +530,11 @@ outbox_start(struct outbox *o, json_t *row)
 		return (0);
 	}
 	len = strlen(body);
+	if (o->fill != NULL &&
+	    (filled = o->fill(body, len, o->fill_arg)) != NULL) {
+		body = filled;
+		len = strlen(body);
+	}
 
 	strv_addf(&hdrs, "Content-Type: %s", ctype != NULL ? ctype :
 	    "application/json");
@@ -537,6 +552,7 @@ outbox_start(struct outbox *o, json_t *row)
 			free(cause);
 			strv_free(&hdrs);
 			free(resolved);
+			freezero_str(filled);
 			return (0);
 		}
 	}
@@ -561,6 +577,7 @@ outbox_start(struct outbox *o, json_t *row)
 	s->req = httpc_start(o->httpc, &rq, outbox_done_cb, s, &cause);
 	strv_free(&hdrs);
 	freezero_str(resolved);
+	freezero_str(filled);
 	if (s->req == NULL) {
 		outbox_kill(o, id, kind, host, cause);
 		free(cause);

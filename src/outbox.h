@@ -50,6 +50,13 @@ typedef int (*outbox_auth_fn)(const char *ref, const char *body, size_t len,
 #define OUTBOX_URL_REF	"secret-url:"
 typedef char *(*outbox_resolve_fn)(const char *ref, char **cause, void *arg);
 
+/*
+ * Called with every message's body just before it is sent; a new body
+ * (caller frees) replaces it, NULL keeps it. For what must not be stored,
+ * such as a button's token: the stored body holds a marker instead.
+ */
+typedef char *(*outbox_fill_fn)(const char *body, size_t len, void *arg);
+
 /* A message to send; everything is borrowed (copied into the store). */
 struct outbox_msg {
 	const char	*kind;		/* for logs and metrics: slack,
@@ -70,6 +77,7 @@ int64_t		 outbox_add(struct outbox *, const struct outbox_msg *);
 void		 outbox_set_limits(struct outbox *, int, int, long);
 void		 outbox_set_resolver(struct outbox *, outbox_resolve_fn,
 		     void *);
+void		 outbox_set_filler(struct outbox *, outbox_fill_fn, void *);
 void		 outbox_shutdown(struct outbox *);
 void		 outbox_free(struct outbox *);
 void		 outbox_metrics(struct outbox *, struct buf *);

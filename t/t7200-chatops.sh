@@ -187,7 +187,10 @@ test_expect 'the release waits for approval; the request is posted with Approve 
 	jq -e "[.. | objects | select(.action_id? == \"ferry_approve\" or .action_id? == \"ferry_reject\") | .value] == [\"$id\", \"$id\"]" msg.json &&
 	wait_for "jq -s -e \"[.[] | select(.path == \\\"/mm/hook\\\")] | length >= 1\" hooks.log >/dev/null" &&
 	jq -s "[.[] | select(.path == \"/mm/hook\")][-1].body | fromjson" hooks.log >mm.json &&
-	jq -e "[.. | objects | select(.integration?) | .integration.context.release] | map(tostring) | unique == [\"$id\"]" mm.json
+	jq -e "[.. | objects | select(.integration?) | .integration.context.release] | map(tostring) | unique == [\"$id\"]" mm.json &&
+	printf "ferry-approval:%s" "$id" >tok0.txt && tok0=$("$T_HELPER/hmac-sign" mm-actions tok0.txt "") &&
+	jq -e "[.. | objects | select(.integration?) | .integration.context.token] | unique == [\"$tok0\"]" mm.json &&
+	! grep -q "$tok0" state/ferry.db*
 '
 
 test_expect 'bad Slack requests are refused before anything: stale, tampered, unsigned, wrong secret' '
