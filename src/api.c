@@ -303,8 +303,9 @@ api_run_get(struct api *api, struct httpd_req *req, const char *ids)
 }
 
 /* A positive run id from text, or -1. */
-static long long
-api_run_id(const char *s, size_t len)
+/* A positive decimal id in s[0..len), or -1 (runs, releases). */
+long long
+api_parse_id(const char *s, size_t len)
 {
 	long long	id = 0;
 	size_t		i;
@@ -535,7 +536,7 @@ api_v1(struct api *api, struct httpd_req *req, const char *rest)
 	}
 	if (strncmp(rest, "runs/", 5) == 0) {
 		const char *id_end = strchr(rest + 5, '/');
-		long long id = api_run_id(rest + 5, (size_t)(id_end - rest - 5));
+		long long id = api_parse_id(rest + 5, (size_t)(id_end - rest - 5));
 		if (id == -1) {
 			httpd_reply_error(req, 400, "a run id is a positive "
 			    "number");

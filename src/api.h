@@ -31,5 +31,6 @@ void		 api_request_cb(struct httpd_req *, void *);
 int		 api_head_cb(const struct httpd_req *, void *, const char **);
 void		 api_free(struct api *);
 char		*api_identity(const struct conf *, const struct httpd_req *);
+long long	 api_parse_id(const char *, size_t);
 
 #endif

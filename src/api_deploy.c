@@ -162,22 +162,6 @@ api_deploy_registry_hook(struct api_deploy *ad, struct httpd_req *req,
 	registry_notes_free(&rn);
 }
 
-static long long
-api_deploy_id(const char *s, size_t len)
-{
-	long long	v = 0;
-	size_t		i;
-
-	if (len == 0 || len > 15)
-		return (-1);
-	for (i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return (-1);
-		v = v * 10 + (s[i] - '0');
-	}
-	return (v > 0 ? v : -1);
-}
-
 /* A refusal from the release manager as an HTTP status. */
 static int
 api_deploy_status(const char *cause)
@@ -428,7 +412,7 @@ api_deploy_route(struct api_deploy *ad, struct httpd_req *req,
 	if (strncmp(rest, "releases/", 9) != 0)
 		return (0);
 	slash = strchr(rest + 9, '/');
-	id = api_deploy_id(rest + 9, slash != NULL ? (size_t)(slash - rest -
+	id = api_parse_id(rest + 9, slash != NULL ? (size_t)(slash - rest -
 	    9) : strlen(rest + 9));
 	if (id == -1) {
 		httpd_reply_error(req, 400, "a release id is a positive "

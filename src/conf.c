@@ -18,6 +18,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,22 +443,35 @@ conf_vars_free(struct conf_var *v, size_t n, int secret)
 	free(v);
 }
 
-/* credentials: {token_file, username, password_file, ssh_key_file} */
-static int
-conf_credentials_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
-    yaml_node_t *v, void *arg)
+/* A name of letters, digits, ".", "-" and "_" (projects, environments). */
+int
+conf_name_is_valid(const char *s)
 {
-	struct conf_project	*pr = arg;
-	char			**slot, *s;
+	if (*s == '\0')
+		return (0);
+	for (; *s != '\0'; s++) {
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    *s != '.')
+			return (0);
+	}
+	return (1);
+}
+
+static int
+conf_git_credentials_pair(struct conf_parse *p, const char *key,
+    yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	const struct conf_git_creds	*c = arg;
+	char				**slot, *s;
 
 	if (strcmp(key, "token_file") == 0)
-		slot = &pr->token_file;
+		slot = c->token_file;
 	else if (strcmp(key, "username") == 0)
-		slot = &pr->username;
+		slot = c->username;
 	else if (strcmp(key, "password_file") == 0)
-		slot = &pr->password_file;
+		slot = c->password_file;
 	else if (strcmp(key, "ssh_key_file") == 0)
-		slot = &pr->ssh_key_file;
+		slot = c->ssh_key_file;
 	else {
 		conf_error(p, k, "unknown credentials key \"%s\" (expected "
 		    "token_file, username, password_file or ssh_key_file)",
@@ -466,12 +480,25 @@ conf_credentials_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	if ((s = conf_string(p, v, key)) == NULL)
 		return (-1);
-	if (slot != &pr->username) {
+	free(*slot);
+	if (slot != c->username) {
 		*slot = conf_path(p->conf, s);
 		free(s);
 	} else
 		*slot = s;
 	return (0);
+}
+
+/*
+ * credentials: {token_file, username, password_file, ssh_key_file}, for
+ * fetching a project and for a GitOps repository; into the slots of c.
+ */
+int
+conf_git_credentials(struct conf_parse *p, yaml_node_t *v,
+    const struct conf_git_creds *c)
+{
+	return (conf_mapping(p, v, "credentials", conf_git_credentials_pair,
+	    (void *)(uintptr_t)c));
 }
 
 /* What a project's parse keeps besides the project itself. */
@@ -498,13 +525,10 @@ conf_project_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	if (strcmp(key, "name") == 0) {
 		if ((pr->name = conf_string(p, v, key)) == NULL)
 			return (-1);
-		for (s = pr->name; *s != '\0'; s++) {
-			if (!isalnum((unsigned char)*s) && *s != '-' &&
-			    *s != '_' && *s != '.') {
-				conf_error(p, v, "name: only letters, digits, "
-				    "\".\", \"-\" and \"_\" may be used");
-				return (-1);
-			}
+		if (!conf_name_is_valid(pr->name)) {
+			conf_error(p, v, "name: only letters, digits, \".\", "
+			    "\"-\" and \"_\" may be used");
+			return (-1);
 		}
 		return (0);
 	}
@@ -555,8 +579,11 @@ conf_project_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	if (strcmp(key, "required_files") == 0)
 		return (conf_strings(p, v, key, &pr->required_files,
 		    &pr->nrequired_files));
-	if (strcmp(key, "credentials") == 0)
-		return (conf_mapping(p, v, key, conf_credentials_pair, pr));
+	if (strcmp(key, "credentials") == 0) {
+		struct conf_git_creds c = { &pr->token_file, &pr->username,
+		    &pr->password_file, &pr->ssh_key_file };
+		return (conf_git_credentials(p, v, &c));
+	}
 	if (strcmp(key, "notify") == 0)
 		return (conf_notify_list(p, v, CONF_EV_RUN_FAILED, &pr->notify,
 		    &pr->nnotify));
@@ -617,6 +644,45 @@ conf_read_secret(struct conf_parse *p, yaml_node_t *node, const char *path,
 		conf_warning(p->conf, "%s: secret file %s is world-readable",
 		    p->file, path);
 	return (buf);
+}
+
+/*
+ * A secret into *out and *len: from a file (KEY_file, relative to the
+ * config) or a systemd credential (KEY_credential, in
+ * $CREDENTIALS_DIRECTORY).
+ */
+int
+conf_secret(struct conf_parse *p, yaml_node_t *v, const char *key,
+    char **out, size_t *len)
+{
+	const char	*dir;
+	char		*path, *s;
+	size_t		 kl = strlen(key);
+
+	if ((s = conf_string(p, v, key)) == NULL)
+		return (-1);
+	if (kl > 11 && strcmp(key + kl - 11, "_credential") == 0) {
+		if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL ||
+		    strchr(s, '/') != NULL) {
+			conf_error(p, v, "%s: $CREDENTIALS_DIRECTORY is not "
+			    "set, or the name holds a \"/\"", key);
+			free(s);
+			return (-1);
+		}
+		xasprintf(&path, "%s/%s", dir, s);
+	} else
+		path = conf_path(p->conf, s);
+	free(s);
+	freezero_str(*out);
+	*out = conf_read_secret(p, v, path, len);
+	free(path);
+	if (*out == NULL)
+		return (-1);
+	if (*len == 0) {
+		conf_error(p, v, "%s: the file is empty", key);
+		return (-1);
+	}
+	return (0);
 }
 
 /* Check a parsed project and load its secret. */
@@ -1014,17 +1080,6 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	return (-1);
 }
 
-static int
-conf_token_name_ok(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' &&
-		    *s != '-')
-			return (0);
-	}
-	return (1);
-}
-
 /* Load the API bearer tokens: one per line, blank lines and # ignored. */
 static int
 conf_load_tokens(struct conf_parse *p)
@@ -1052,7 +1107,7 @@ conf_load_tokens(struct conf_parse *p)
 			name = line;
 			line = sp + strspn(sp, " \t");
 			if (*line == '\0' || strpbrk(line, " \t") != NULL ||
-			    !conf_token_name_ok(name)) {
+			    !conf_name_is_valid(name)) {
 				conf_error(p, NULL, "api.tokens_file: a line is "
 				    "TOKEN or NAME TOKEN (NAME of letters, "
 				    "digits, . _ -)");

@@ -15,45 +15,6 @@
 #include "util.h"
 #include "xmalloc.h"
 
-/*
- * A secret into *out and *len: from a file (KEY_file, relative to the
- * config) or a systemd credential (KEY_credential, in
- * $CREDENTIALS_DIRECTORY).
- */
-static int
-conf_secret_file(struct conf_parse *p, yaml_node_t *v, const char *key,
-    char **out, size_t *len)
-{
-	const char	*dir;
-	char		*path, *s;
-	size_t		 kl = strlen(key);
-
-	if ((s = conf_string(p, v, key)) == NULL)
-		return (-1);
-	if (kl > 11 && strcmp(key + kl - 11, "_credential") == 0) {
-		if ((dir = getenv("CREDENTIALS_DIRECTORY")) == NULL ||
-		    strchr(s, '/') != NULL) {
-			conf_error(p, v, "%s: $CREDENTIALS_DIRECTORY is not "
-			    "set, or the name holds a \"/\"", key);
-			free(s);
-			return (-1);
-		}
-		xasprintf(&path, "%s/%s", dir, s);
-	} else
-		path = conf_path(p->conf, s);
-	free(s);
-	freezero_str(*out);
-	*out = conf_read_secret(p, v, path, len);
-	free(path);
-	if (*out == NULL)
-		return (-1);
-	if (*len == 0) {
-		conf_error(p, v, "%s: the file is empty", key);
-		return (-1);
-	}
-	return (0);
-}
-
 static int
 conf_slack_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
     yaml_node_t *v, void *arg)
@@ -62,7 +23,7 @@ conf_slack_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 
 	if (strcmp(key, "signing_secret_file") == 0 ||
 	    strcmp(key, "signing_secret_credential") == 0)
-		return (conf_secret_file(p, v, key, &conf->slack_secret,
+		return (conf_secret(p, v, key, &conf->slack_secret,
 		    &conf->slack_secretlen));
 	if (strcmp(key, "response_url_prefix") == 0) {
 		free(conf->slack_response_prefix);
@@ -82,11 +43,11 @@ conf_mattermost_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 
 	if (strcmp(key, "token_file") == 0 ||
 	    strcmp(key, "token_credential") == 0)
-		return (conf_secret_file(p, v, key, &conf->mm_token,
+		return (conf_secret(p, v, key, &conf->mm_token,
 		    &conf->mm_tokenlen));
 	if (strcmp(key, "action_secret_file") == 0 ||
 	    strcmp(key, "action_secret_credential") == 0)
-		return (conf_secret_file(p, v, key, &conf->mm_action_secret,
+		return (conf_secret(p, v, key, &conf->mm_action_secret,
 		    &conf->mm_action_secretlen));
 	if (strcmp(key, "action_url") == 0) {
 		free(conf->mm_action_url);
@@ -148,14 +109,14 @@ conf_channel_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	/* An incoming webhook's URL is its credential: from a file. */
 	if (strcmp(key, "url_file") == 0 ||
 	    strcmp(key, "url_credential") == 0)
-		return (conf_secret_file(p, v, key, &ch->url, &len));
+		return (conf_secret(p, v, key, &ch->url, &len));
 	if (strcmp(key, "url") == 0) {
 		freezero_str(ch->url);
 		return ((ch->url = conf_string(p, v, key)) == NULL ? -1 : 0);
 	}
 	if (strcmp(key, "secret_file") == 0 ||
 	    strcmp(key, "secret_credential") == 0)
-		return (conf_secret_file(p, v, key, &ch->secret,
+		return (conf_secret(p, v, key, &ch->secret,
 		    &ch->secretlen));
 	conf_error(p, k, "unknown channel key \"%s\" (expected name, type, "
 	    "url_file, url or secret_file)", key);
@@ -402,7 +363,7 @@ conf_status_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	if (strcmp(key, "token_file") == 0 ||
 	    strcmp(key, "token_credential") == 0)
-		return (conf_secret_file(p, v, key, &st->token, &len));
+		return (conf_secret(p, v, key, &st->token, &len));
 	if (strcmp(key, "context") == 0) {
 		free(st->context);
 		return ((st->context = conf_string(p, v, key)) == NULL ? -1 :

@@ -16,19 +16,6 @@
 #include "util.h"
 #include "xmalloc.h"
 
-static int
-conf_name_is_valid(const char *s)
-{
-	if (*s == '\0')
-		return (0);
-	for (; *s != '\0'; s++) {
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
-		    *s != '.')
-			return (0);
-	}
-	return (1);
-}
-
 /* policy: {semver: C} | {regex: RE} | {latest: true} | {digest: TAG}, with
  * allow and ignore. */
 static int
@@ -99,38 +86,6 @@ conf_policy_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	return (-1);
 }
 
-static int
-conf_env_credentials_pair(struct conf_parse *p, const char *key,
-    yaml_node_t *k, yaml_node_t *v, void *arg)
-{
-	struct conf_environment	*env = arg;
-	char			**slot, *s;
-
-	if (strcmp(key, "token_file") == 0)
-		slot = &env->token_file;
-	else if (strcmp(key, "username") == 0)
-		slot = &env->username;
-	else if (strcmp(key, "password_file") == 0)
-		slot = &env->password_file;
-	else if (strcmp(key, "ssh_key_file") == 0)
-		slot = &env->ssh_key_file;
-	else {
-		conf_error(p, k, "unknown credentials key \"%s\" (expected "
-		    "token_file, username, password_file or ssh_key_file)",
-		    key);
-		return (-1);
-	}
-	if ((s = conf_string(p, v, key)) == NULL)
-		return (-1);
-	free(*slot);
-	if (slot != &env->username) {
-		*slot = conf_path(p->conf, s);
-		free(s);
-	} else
-		*slot = s;
-	return (0);
-}
-
 /* deploy: {driver: gitops|argocd|command, timeout, and the driver's keys} */
 static int
 conf_deploy_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
@@ -187,9 +142,11 @@ conf_deploy_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (conf_bool(p, v, key, &env->argocd_insecure));
 	if (strcmp(key, "wait") == 0)
 		return (conf_bool(p, v, key, &env->argocd_wait));
-	if (strcmp(key, "credentials") == 0)
-		return (conf_mapping(p, v, key, conf_env_credentials_pair,
-		    env));
+	if (strcmp(key, "credentials") == 0) {
+		struct conf_git_creds c = { &env->token_file, &env->username,
+		    &env->password_file, &env->ssh_key_file };
+		return (conf_git_credentials(p, v, &c));
+	}
 	if (strcmp(key, "run") == 0) {
 		if (v->type != YAML_SEQUENCE_NODE) {
 			conf_error(p, v, "run: expected a list (an argv; no "
@@ -445,24 +402,17 @@ conf_environments(struct conf_parse *p, yaml_node_t *v)
 	return (rc);
 }
 
-struct conf_hook_parse {
-	struct conf_registry_hook	*h;
-	yaml_node_t			*secret_node;
-	char				*secret_file;
-	int				 credential;	/* a systemd credential */
-};
-
 static int
 conf_registry_hook_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
     yaml_node_t *v, void *arg)
 {
-	struct conf_hook_parse	*hp = arg;
+	struct conf_registry_hook	*h = arg;
 
 	if (strcmp(key, "name") == 0) {
-		free(hp->h->name);
-		if ((hp->h->name = conf_string(p, v, key)) == NULL)
+		free(h->name);
+		if ((h->name = conf_string(p, v, key)) == NULL)
 			return (-1);
-		if (!conf_name_is_valid(hp->h->name)) {
+		if (!conf_name_is_valid(h->name)) {
 			conf_error(p, v, "name: only letters, digits, \".\", "
 			    "\"-\" and \"_\" may be used");
 			return (-1);
@@ -470,37 +420,41 @@ conf_registry_hook_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (0);
 	}
 	if (strcmp(key, "header") == 0) {
-		free(hp->h->header);
-		return ((hp->h->header = conf_string(p, v, key)) == NULL ?
-		    -1 : 0);
+		free(h->header);
+		return ((h->header = conf_string(p, v, key)) == NULL ? -1 : 0);
 	}
 	if (strcmp(key, "secret_file") == 0 ||
 	    strcmp(key, "secret_credential") == 0) {
-		if (hp->secret_file != NULL) {
+		if (h->secret != NULL) {
 			conf_error(p, k, "registry hook: give one of "
 			    "secret_file and secret_credential");
 			return (-1);
 		}
-		hp->secret_node = v;
-		hp->credential = strcmp(key, "secret_credential") == 0;
-		return ((hp->secret_file = conf_string(p, v, key)) == NULL ?
-		    -1 : 0);
+		return (conf_secret(p, v, key, &h->secret, &h->secretlen));
 	}
 	conf_error(p, k, "unknown registry hook key \"%s\" (expected name, "
 	    "header, secret_file or secret_credential)", key);
 	return (-1);
 }
 
+static void
+conf_registry_hook_clear(struct conf_registry_hook *h)
+{
+	free(h->name);
+	free(h->header);
+	freezero_str(h->secret);
+	memset(h, 0, sizeof *h);
+}
+
 int
 conf_registry_hooks(struct conf_parse *p, yaml_node_t *v)
 {
-	struct conf		*conf = p->conf;
-	struct conf_hook_parse	 hp;
-	yaml_node_item_t	*it;
-	yaml_node_t		*hn;
-	char			*path;
-	size_t			 i;
-	int			 rc = 0;
+	struct conf			*conf = p->conf;
+	struct conf_registry_hook	*h;
+	yaml_node_item_t		*it;
+	yaml_node_t			*hn;
+	size_t				 i;
+	int				 rc = 0;
 
 	if (v->type != YAML_SEQUENCE_NODE) {
 		conf_error(p, v, "registry_hooks: expected a list, found %s",
@@ -512,55 +466,30 @@ conf_registry_hooks(struct conf_parse *p, yaml_node_t *v)
 		hn = yaml_document_get_node(p->doc, *it);
 		conf->registry_hooks = xreallocarray(conf->registry_hooks,
 		    conf->nregistry_hooks + 1, sizeof *conf->registry_hooks);
-		memset(&hp, 0, sizeof hp);
-		hp.h = &conf->registry_hooks[conf->nregistry_hooks++];
-		memset(hp.h, 0, sizeof *hp.h);
+		h = &conf->registry_hooks[conf->nregistry_hooks++];
+		memset(h, 0, sizeof *h);
 		if (conf_mapping(p, hn, "registry hook",
-		    conf_registry_hook_pair, &hp) != 0)
+		    conf_registry_hook_pair, h) != 0 || h->name == NULL ||
+		    h->secret == NULL) {
+			if (h->name == NULL || h->secret == NULL)
+				conf_error(p, hn, "registry hook: needs name and "
+				    "secret_file or secret_credential");
+			/* A broken entry is dropped: nothing looks it up. */
+			conf_registry_hook_clear(h);
+			conf->nregistry_hooks--;
 			rc = -1;
-		else if (hp.h->name == NULL || hp.secret_file == NULL) {
-			conf_error(p, hn, "registry hook: needs name and "
-			    "secret_file or secret_credential");
-			rc = -1;
-		} else {
-			path = NULL;
-			if (!hp.credential)
-				path = conf_path(conf, hp.secret_file);
-			else if (getenv("CREDENTIALS_DIRECTORY") != NULL &&
-			    strchr(hp.secret_file, '/') == NULL)
-				xasprintf(&path, "%s/%s",
-				    getenv("CREDENTIALS_DIRECTORY"),
-				    hp.secret_file);
-			if (path == NULL) {
-				conf_error(p, hp.secret_node, "secret_credential: "
-				    "$CREDENTIALS_DIRECTORY is not set, or the "
-				    "name holds a \"/\"");
-				free(hp.secret_file);
+			continue;
+		}
+		if (h->header == NULL)
+			h->header = xstrdup("Authorization");
+		for (i = 0; i + 1 < conf->nregistry_hooks; i++) {
+			if (strcmp(conf->registry_hooks[i].name, h->name) ==
+			    0) {
+				conf_error(p, hn, "registry hook %s: defined "
+				    "twice", h->name);
 				rc = -1;
-				continue;
-			}
-			hp.h->secret = conf_read_secret(p, hp.secret_node,
-			    path, &hp.h->secretlen);
-			free(path);
-			if (hp.h->secret == NULL)
-				rc = -1;
-			else if (hp.h->secretlen == 0) {
-				conf_error(p, hp.secret_node, "registry hook "
-				    "%s: empty secret", hp.h->name);
-				rc = -1;
-			}
-			if (hp.h->header == NULL)
-				hp.h->header = xstrdup("Authorization");
-			for (i = 0; i + 1 < conf->nregistry_hooks; i++) {
-				if (strcmp(conf->registry_hooks[i].name,
-				    hp.h->name) == 0) {
-					conf_error(p, hn, "registry hook %s: "
-					    "defined twice", hp.h->name);
-					rc = -1;
-				}
 			}
 		}
-		free(hp.secret_file);
 	}
 	return (rc);
 }

@@ -23,6 +23,14 @@ struct conf_parse {
 	int		 nerrors;
 };
 
+/* Where a credentials: mapping goes. */
+struct conf_git_creds {
+	char	**token_file;
+	char	**username;
+	char	**password_file;
+	char	**ssh_key_file;
+};
+
 /* Called for each key/value pair of a mapping. */
 typedef int (*conf_pair_fn)(struct conf_parse *, const char *, yaml_node_t *,
     yaml_node_t *, void *);
@@ -47,6 +55,11 @@ int		 conf_mapping(struct conf_parse *, yaml_node_t *, const char *,
 		     conf_pair_fn, void *);
 char		*conf_read_secret(struct conf_parse *, yaml_node_t *,
 		     const char *, size_t *);
+int		 conf_secret(struct conf_parse *, yaml_node_t *, const char *,
+		     char **, size_t *);
+int		 conf_name_is_valid(const char *);
+int		 conf_git_credentials(struct conf_parse *, yaml_node_t *,
+		     const struct conf_git_creds *);
 
 /* conf_env.c */
 int		 conf_environments(struct conf_parse *, yaml_node_t *);

@@ -633,6 +633,18 @@ watch_resolve_cb(struct ocia_result *res, void *arg)
 	watch_resolve_free(r);
 }
 
+static struct watch_env *
+watch_env_find(struct watch *w, const char *envname)
+{
+	struct watch_env	*we;
+
+	LIST_FOREACH(we, &w->envs, entry) {
+		if (strcmp(we->env->name, envname) == 0)
+			return (we);
+	}
+	return (NULL);
+}
+
 /* The release manager wants the digest of env's tag. */
 static void
 watch_resolve(const char *envname, const char *tag, void *arg)
@@ -641,11 +653,7 @@ watch_resolve(const char *envname, const char *tag, void *arg)
 	struct watch_env	*we;
 	struct watch_resolve	*r;
 
-	LIST_FOREACH(we, &w->envs, entry) {
-		if (strcmp(we->env->name, envname) == 0)
-			break;
-	}
-	if (we == NULL) {
+	if ((we = watch_env_find(w, envname)) == NULL) {
 		release_resolved(w->rel, envname, tag, NULL, "the "
 		    "environment's repository is not watched (see the log)");
 		return;
@@ -753,13 +761,10 @@ watch_check(struct watch *w, const char *envname)
 {
 	struct watch_env	*we;
 
-	LIST_FOREACH(we, &w->envs, entry) {
-		if (strcmp(we->env->name, envname) == 0) {
-			watch_start(we);
-			return (0);
-		}
-	}
-	return (-1);
+	if ((we = watch_env_find(w, envname)) == NULL)
+		return (-1);
+	watch_start(we);
+	return (0);
 }
 
 /* Counters for /metrics, in Prometheus' text format. */
