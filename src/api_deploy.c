@@ -162,21 +162,20 @@ api_deploy_registry_hook(struct api_deploy *ad, struct httpd_req *req,
 	registry_notes_free(&rn);
 }
 
-/* A refusal from the release manager as an HTTP status. */
+/* A refusal from the release manager (RELEASE_E_*) as an HTTP status. */
 static int
-api_deploy_status(const char *cause)
+api_deploy_status(int64_t rc)
 {
-	if (strncmp(cause, "no release", 10) == 0 ||
-	    strncmp(cause, "no environment", 14) == 0)
+	switch (rc) {
+	case RELEASE_E_NOTFOUND:
 		return (404);
-	if (strstr(cause, "not a valid") != NULL ||
-	    strstr(cause, "reason") != NULL)
-		return (400);
-	if (strstr(cause, "not among") != NULL ||
-	    strstr(cause, "pushed the commit") != NULL ||
-	    strstr(cause, "may not") != NULL)
+	case RELEASE_E_FORBIDDEN:
 		return (403);
-	return (409);
+	case RELEASE_E_INVALID:
+		return (400);
+	default:
+		return (409);
+	}
 }
 
 /* The JSON body of a POST, or an empty object; NULL after a 400. */
@@ -205,8 +204,7 @@ api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
 {
 	const char	*version = NULL;
 	char		*cause = NULL, *who;
-	int64_t		 id = 0;
-	int		 rc = 0;
+	int64_t		 id = 0, rc = 0;
 	json_t		*o;
 
 	if (strcmp(httpd_req_method(req), "POST") != 0) {
@@ -230,17 +228,17 @@ api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
 			return;
 		}
 		id = release_deploy(ad->rel, env, version, who, &cause);
-		rc = id > 0 ? 0 : -1;
+		rc = id > 0 ? 0 : id;
 	} else if (strcmp(action, "rollback") == 0) {
 		id = release_rollback(ad->rel, env, who, &cause);
-		rc = id > 0 ? 0 : -1;
+		rc = id > 0 ? 0 : id;
 	} else if (strcmp(action, "pause") == 0 ||
 	    strcmp(action, "resume") == 0)
 		rc = release_pause(ad->rel, env, strcmp(action, "pause") == 0,
 		    &cause);
 	else if (strcmp(action, "check") == 0) {
 		if (watch_check(ad->watch, env) != 0) {
-			rc = -1;
+			rc = RELEASE_E_CONFLICT;
 			cause = xstrdup("the environment is not watched (see "
 			    "ferryd's log)");
 		}
@@ -262,7 +260,7 @@ api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
 	free(who);
 	json_decref(o);
 	if (rc != 0) {
-		httpd_reply_error(req, api_deploy_status(cause), "%s", cause);
+		httpd_reply_error(req, api_deploy_status(rc), "%s", cause);
 		free(cause);
 		return;
 	}
@@ -280,7 +278,7 @@ api_deploy_release_action(struct api_deploy *ad, struct httpd_req *req,
 {
 	json_t	*o;
 	char	*cause = NULL, *who, target[48];
-	int	 approve;
+	int	 approve, rc;
 
 	if (strcmp(httpd_req_method(req), "POST") != 0) {
 		httpd_reply_error(req, 405, "use POST");
@@ -291,11 +289,11 @@ api_deploy_release_action(struct api_deploy *ad, struct httpd_req *req,
 		return;
 	who = api_identity(ad->conf, req);
 	snprintf(target, sizeof target, "release %lld", id);
-	if (release_decide(ad->rel, id, who, "api", approve,
-	    json_string_value(json_object_get(o, "reason")), &cause) != 0) {
+	if ((rc = release_decide(ad->rel, id, who, "api", approve,
+	    json_string_value(json_object_get(o, "reason")), &cause)) != 0) {
 		store_audit_add(ad->store, who, "api", action, target,
 		    "refused", cause, httpd_req_peer(req));
-		httpd_reply_error(req, api_deploy_status(cause), "%s", cause);
+		httpd_reply_error(req, api_deploy_status(rc), "%s", cause);
 		free(cause);
 	} else {
 		store_audit_add(ad->store, who, "api", action, target, "ok",

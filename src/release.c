@@ -708,7 +708,7 @@ release_text_ok(const char *s)
 
 /*
  * An approval or a rejection of release id by who (via "api", "slack",
- * ...). Returns 0, or -1 with *cause saying why it was refused.
+ * ...). Returns 0, or a RELEASE_E_* with *cause saying why it was refused.
  */
 int
 release_decide(struct release_mgr *m, int64_t id, const char *who,
@@ -723,7 +723,7 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 
 	if ((row = store_release_get(m->store, id)) == NULL) {
 		xasprintf(cause, "no release %lld", (long long)id);
-		return (-1);
+		return (RELEASE_E_NOTFOUND);
 	}
 	state = json_string_value(json_object_get(row, "state"));
 	env = conf_environment_find(m->conf,
@@ -732,13 +732,13 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 		xasprintf(cause, "release %lld: its environment is no longer "
 		    "configured", (long long)id);
 		json_decref(row);
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	if (strcmp(state, "awaiting-approval") != 0) {
 		xasprintf(cause, "release %lld is %s, not awaiting approval",
 		    (long long)id, state);
 		json_decref(row);
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	deadline = json_integer_value(json_object_get(row, "deadline"));
 	if (deadline > 0 && now_ms() >= deadline) {
@@ -747,7 +747,7 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 		xasprintf(cause, "release %lld is past its deadline",
 		    (long long)id);
 		json_decref(row);
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	if (approve && (same = release_same_person(m->conf, row, who)) !=
 	    NULL) {
@@ -755,26 +755,26 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 		    "approvals must come from different people", who,
 		    (long long)id, same);
 		json_decref(row);
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	if (!release_may_approve(m->conf, env, who)) {
 		xasprintf(cause, "%s is not among the approvers of %s", who,
 		    env->name);
 		json_decref(row);
-		return (-1);
+		return (RELEASE_E_FORBIDDEN);
 	}
 	if (approve && !env->self_approval && release_pusher_is(m, row,
 	    who)) {
 		xasprintf(cause, "%s pushed the commit of release %lld; "
 		    "someone else must approve it", who, (long long)id);
 		json_decref(row);
-		return (-1);
+		return (RELEASE_E_FORBIDDEN);
 	}
 	if (why != NULL && !release_text_ok(why)) {
 		xasprintf(cause, "the reason must be one line of at most 200 "
 		    "bytes without control characters");
 		json_decref(row);
-		return (-1);
+		return (RELEASE_E_INVALID);
 	}
 	rc = store_approval_add(m->store, id, who, via, approve ? "approve" :
 	    "reject", why);
@@ -786,7 +786,7 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 			xasprintf(cause, "cannot record the decision on "
 			    "release %lld", (long long)id);
 		json_decref(row);
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	release_note(m, id, "%s by %s (%s)%s%s", approve ? "approved" :
 	    "rejected", who, via, why != NULL ? ": " : "",
@@ -804,7 +804,7 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 /*
  * Deploy tag of env's repository, asked by an operator. The digest comes
  * from what the watch saw, or the watch looks it up. Returns the new
- * release's id, or -1 with *cause.
+ * release's id, or a RELEASE_E_* with *cause.
  */
 int64_t
 release_deploy(struct release_mgr *m, const char *envname, const char *tag,
@@ -818,18 +818,18 @@ release_deploy(struct release_mgr *m, const char *envname, const char *tag,
 
 	if ((env = conf_environment_find(m->conf, envname)) == NULL) {
 		xasprintf(cause, "no environment \"%s\"", envname);
-		return (-1);
+		return (RELEASE_E_NOTFOUND);
 	}
 	if (!oci_tag_is_valid(tag)) {
 		xasprintf(cause, "\"%s\" is not a valid tag", tag);
-		return (-1);
+		return (RELEASE_E_INVALID);
 	}
 	known = store_watch_tag_get(m->store, envname, tag, digest,
 	    sizeof digest, NULL) == 1;
 	if (!known && m->resolve == NULL) {
 		xasprintf(cause, "the digest of %s:%s is not known",
 		    env->repository, tag);
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	memset(&r, 0, sizeof r);
 	r.env = envname;
@@ -842,7 +842,7 @@ release_deploy(struct release_mgr *m, const char *envname, const char *tag,
 	r.requested_by = who;
 	if ((id = store_release_add(m->store, &r)) <= 0) {
 		xasprintf(cause, "cannot record the release");
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	release_note(m, id, "deploy %s:%s requested by %s", env->repository,
 	    tag, who);
@@ -856,7 +856,7 @@ release_deploy(struct release_mgr *m, const char *envname, const char *tag,
 
 /*
  * Deploy again the artifact that env ran before the current one. Returns
- * the new release's id, or -1 with *cause.
+ * the new release's id, or a RELEASE_E_* with *cause.
  */
 int64_t
 release_rollback(struct release_mgr *m, const char *envname, const char *who,
@@ -872,13 +872,13 @@ release_rollback(struct release_mgr *m, const char *envname, const char *who,
 
 	if ((env = conf_environment_find(m->conf, envname)) == NULL) {
 		xasprintf(cause, "no environment \"%s\"", envname);
-		return (-1);
+		return (RELEASE_E_NOTFOUND);
 	}
 	if ((rows = store_releases_deployed(m->store, envname, 100)) == NULL ||
 	    json_array_size(rows) == 0) {
 		xasprintf(cause, "nothing was deployed to %s yet", envname);
 		json_decref(rows);
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	/*
 	 * Replay the deployments, oldest first, on a stack: a deployment
@@ -915,7 +915,7 @@ release_rollback(struct release_mgr *m, const char *envname, const char *who,
 		xasprintf(cause, "%s has no earlier deployment to go back to",
 		    envname);
 		json_decref(rows);
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	memset(&r, 0, sizeof r);
 	r.env = envname;
@@ -929,7 +929,7 @@ release_rollback(struct release_mgr *m, const char *envname, const char *who,
 	if ((id = store_release_add(m->store, &r)) <= 0) {
 		xasprintf(cause, "cannot record the release");
 		json_decref(rows);
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	release_note(m, id, "rollback of release %lld to %s:%s@%s requested "
 	    "by %s", (long long)r.rollback_of, r.repository, r.tag, r.digest,
@@ -948,11 +948,11 @@ release_pause(struct release_mgr *m, const char *envname, int paused,
 
 	if ((env = conf_environment_find(m->conf, envname)) == NULL) {
 		xasprintf(cause, "no environment \"%s\"", envname);
-		return (-1);
+		return (RELEASE_E_NOTFOUND);
 	}
 	if (store_watch_pause(m->store, envname, paused) != 0) {
 		xasprintf(cause, "cannot record it");
-		return (-1);
+		return (RELEASE_E_CONFLICT);
 	}
 	log_info("environment %s: automatic deployment %s", envname,
 	    paused ? "paused" : "resumed");

@@ -24,6 +24,15 @@ struct json_t;
 struct release_mgr;
 struct store;
 
+/*
+ * Why release_decide, _deploy, _rollback or _pause refused (with *cause
+ * saying it for people): negative, so a release id is never one.
+ */
+#define RELEASE_E_NOTFOUND	(-2)	/* no such release or environment */
+#define RELEASE_E_FORBIDDEN	(-3)	/* not this person */
+#define RELEASE_E_CONFLICT	(-4)	/* not in this state */
+#define RELEASE_E_INVALID	(-5)	/* a bad argument */
+
 /* Asks the watch for the digest of env's tag; it calls release_resolved. */
 typedef void (*release_resolve_fn)(const char *, const char *, void *);
 
