@@ -192,6 +192,26 @@ exec_log_line(int fd, const char *fmt, ...)
 	free(msg);
 }
 
+/* Append a note of ferry's own, with a timestamp, to the log at path. */
+void
+exec_log_note(const char *path, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+	int	 fd;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatal("vasprintf");
+	va_end(ap);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0640)) != -1) {
+		exec_log_line(fd, "ferry: %s", msg);
+		close(fd);
+	}
+	free(msg);
+}
+
 /* One line of output into the log, within the cap. */
 static void
 exec_emit(struct exec_job *job, const char *text, size_t len)

@@ -43,5 +43,7 @@ pid_t		 exec_pid(const struct exec_job *);
 int		 exec_running(void);
 void		 exec_log_line(int, const char *, ...)
 		     __attribute__((__format__(__printf__, 2, 3)));
+void		 exec_log_note(const char *, const char *, ...)
+		     __attribute__((__format__(__printf__, 2, 3)));
 
 #endif

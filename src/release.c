@@ -96,18 +96,13 @@ release_note(struct release_mgr *m, int64_t id, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*path, *msg;
-	int	 fd;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		fatal("vasprintf");
 	va_end(ap);
 	path = release_log_path(m->conf, id);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	    0640)) != -1) {
-		exec_log_line(fd, "ferry: %s", msg);
-		close(fd);
-	}
+	exec_log_note(path, "%s", msg);
 	free(path);
 	free(msg);
 }

@@ -303,14 +303,9 @@ static void
 runner_note(struct runner_run *run, const char *stage, const char *msg)
 {
 	char	*path;
-	int	 fd;
 
 	path = runner_log_path(run->runner->conf, run->id, stage);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	    0640)) != -1) {
-		exec_log_line(fd, "ferry: %s", msg);
-		close(fd);
-	}
+	exec_log_note(path, "%s", msg);
 	free(path);
 }
 

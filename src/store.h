@@ -121,6 +121,7 @@ int		 store_audit_add(struct store *, const char *, const char *,
 		     const char *, const char *, const char *, const char *,
 		     const char *);
 struct json_t	*store_audit_list(struct store *, int);
+struct json_t	*store_watch_tags(struct store *, const char *);
 int		 store_watch_tag_forget(struct store *, const char *,
 		     const char *);
 int		 store_watch_tag_set(struct store *, const char *,

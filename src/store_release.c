@@ -346,6 +346,29 @@ store_watch_tag_set(struct store *st, const char *env, const char *tag,
 	    (int64_t)created, now_ms()));
 }
 
+/*
+ * Everything the watch knows of env's tags: an object keyed by tag of
+ * {digest, created} (created null when not learned). New reference.
+ */
+json_t *
+store_watch_tags(struct store *st, const char *env)
+{
+	json_t	*rows, *o, *r;
+	size_t	 i;
+
+	o = json_object();
+	if ((rows = store_query_json(st, "SELECT tag, digest, created FROM "
+	    "watch_tags WHERE env = ?", "s", env)) == NULL)
+		return (o);
+	json_array_foreach(rows, i, r) {
+		json_object_set(o, json_string_value(json_object_get(r, "tag")),
+		    r);
+		json_object_del(r, "tag");
+	}
+	json_decref(rows);
+	return (o);
+}
+
 /* Forget what the watch knew of a tag (it was pushed again). */
 int
 store_watch_tag_forget(struct store *st, const char *env, const char *tag)

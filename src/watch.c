@@ -457,9 +457,8 @@ static void
 watch_tags_cb(struct ocia_result *res, void *arg)
 {
 	struct watch_env	*we = arg;
-	char			 digest[OCI_DIGEST_LEN];
+	json_t			*known, *k;
 	size_t			 i, n;
-	long long		 t;
 
 	we->op = NULL;
 	we->w->requests += (unsigned long long)res->requests;
@@ -497,21 +496,27 @@ watch_tags_cb(struct ocia_result *res, void *arg)
 	we->created = xcalloc(we->ntags ? we->ntags : 1, sizeof *we->created);
 	we->digests = xcalloc(we->ntags ? we->ntags : 1, sizeof *we->digests);
 	we->fetch = xcalloc(we->ntags ? we->ntags : 1, sizeof *we->fetch);
+	/* What the store knows of every tag, in one query, not one a tag. */
+	known = store_watch_tags(we->w->store, we->env->name);
 	for (i = 0, n = 0; i < we->ntags; i++) {
 		we->created[i] = -1;
 		if (!policy_match(we->pol, we->tags[i]))
 			continue;
-		/* -1: it has no creation time; -2: not learned yet. */
-		if (store_watch_tag_get(we->w->store, we->env->name,
-		    we->tags[i], digest, sizeof digest, &t) == 1 && t != -2) {
-			we->created[i] = t;
-			snprintf(we->digests[i], OCI_DIGEST_LEN, "%s", digest);
+		/* created: -1 it has none; null: not learned yet. */
+		k = json_object_get(known, we->tags[i]);
+		if (json_is_integer(json_object_get(k, "created")) &&
+		    json_is_string(json_object_get(k, "digest"))) {
+			we->created[i] = json_integer_value(json_object_get(k,
+			    "created"));
+			snprintf(we->digests[i], OCI_DIGEST_LEN, "%s",
+			    json_string_value(json_object_get(k, "digest")));
 			continue;
 		}
 		we->fetch[n].we = we;
 		we->fetch[n].index = i;
 		n++;
 	}
+	json_decref(known);
 	we->nfetch = n;
 	we->pending = n;
 	if (n == 0) {
