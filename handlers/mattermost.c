@@ -111,13 +111,8 @@ mattermost_command(const struct headers *h, const char *body, size_t len,
 		xasprintf(cause, "slash command token mismatch");
 		goto out;
 	}
-	if (chat_set_ids(req, chat_form_get(&form, "team_id"),
-	    chat_form_get(&form, "user_id"),
-	    chat_form_get(&form, "user_name"),
-	    chat_form_get(&form, "channel_id"),
-	    chat_form_get(&form, "response_url"), cause) != 0)
+	if (chat_form_command(&form, req, cause) != 0)
 		goto out;
-	chat_parse_text(req, chat_form_get(&form, "text"));
 	rc = 0;
 out:
 	chat_form_free(&form);

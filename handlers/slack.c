@@ -161,13 +161,8 @@ chat_slack_parse(const char *body, size_t len, struct chat_request *req,
 		xasprintf(cause, "neither a slash command nor an interaction");
 		goto out;
 	}
-	if (chat_set_ids(req, chat_form_get(&form, "team_id"),
-	    chat_form_get(&form, "user_id"),
-	    chat_form_get(&form, "user_name"),
-	    chat_form_get(&form, "channel_id"),
-	    chat_form_get(&form, "response_url"), cause) != 0)
+	if (chat_form_command(&form, req, cause) != 0)
 		goto out;
-	chat_parse_text(req, chat_form_get(&form, "text"));
 	rc = 0;
 out:
 	chat_form_free(&form);

@@ -550,6 +550,23 @@ chat_request_free(struct chat_request *req)
 	memset(req, 0, sizeof *req);
 }
 
+/*
+ * The slash command in a form (Slack's and Mattermost's send the same
+ * fields): the ids and the command text. 0, or -1 with *cause.
+ */
+int
+chat_form_command(const struct chat_form *form, struct chat_request *req,
+    char **cause)
+{
+	if (chat_set_ids(req, chat_form_get(form, "team_id"),
+	    chat_form_get(form, "user_id"), chat_form_get(form, "user_name"),
+	    chat_form_get(form, "channel_id"),
+	    chat_form_get(form, "response_url"), cause) != 0)
+		return (-1);
+	chat_parse_text(req, chat_form_get(form, "text"));
+	return (0);
+}
+
 const char *
 chat_action_name(enum chat_action action)
 {

@@ -89,6 +89,8 @@ int		 chat_url_is_valid(const char *);
 int		 chat_set_ids(struct chat_request *, const char *, const char *,
 		     const char *, const char *, const char *, char **);
 void		 chat_parse_text(struct chat_request *, const char *);
+int		 chat_form_command(const struct chat_form *,
+		     struct chat_request *, char **);
 void		 chat_button(struct chat_request *, const char *,
 		     const char *);
 

@@ -18,6 +18,7 @@ struct json_t;
 struct json_t	*cli_request(const struct cli_target *, const char *,
 		    const char *, const char *);
 struct json_t	*cli_get(const struct cli_target *, const char *);
+char		*cli_escape(const char *);
 int		 cli_get_text(const struct cli_target *, const char *,
 		    const char *);
 void		 cli_print_json(struct json_t *);

@@ -26,21 +26,6 @@ cli_is_id(const char *s)
 	    strlen(s) < 16);
 }
 
-/* A path segment escaped for a URL. Caller frees. */
-static char *
-cli_escape(const char *s)
-{
-	CURL	*c;
-	char	*e, *out;
-
-	c = curl_easy_init();
-	e = curl_easy_escape(c, s, 0);
-	out = xstrdup(e != NULL ? e : "");
-	curl_free(e);
-	curl_easy_cleanup(c);
-	return (out);
-}
-
 static const char *
 cli_short_digest(json_t *o)
 {

@@ -151,6 +151,21 @@ cli_request(const struct cli_target *t, const char *method, const char *path,
 	return (o);
 }
 
+/* s escaped for a URL's path segment or query value. Caller frees. */
+char *
+cli_escape(const char *s)
+{
+	CURL	*c;
+	char	*e, *out;
+
+	c = curl_easy_init();
+	e = c != NULL ? curl_easy_escape(c, s, 0) : NULL;
+	out = xstrdup(e != NULL ? e : "");
+	curl_free(e);
+	curl_easy_cleanup(c);
+	return (out);
+}
+
 json_t *
 cli_get(const struct cli_target *t, const char *path)
 {
@@ -234,7 +249,6 @@ cli_runs(const struct cli_target *t, int argc, char **argv)
 	json_t		*o, *runs, *r;
 	size_t		 i;
 	int		 ch, as_json = 0;
-	CURL		*curl;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "p:s:n:j", longopts,
@@ -258,15 +272,13 @@ cli_runs(const struct cli_target *t, int argc, char **argv)
 			return (2);
 		}
 	}
-	curl = curl_easy_init();
-	ep = curl_easy_escape(curl, project != NULL ? project : "", 0);
-	es = curl_easy_escape(curl, state != NULL ? state : "", 0);
+	ep = cli_escape(project != NULL ? project : "");
+	es = cli_escape(state != NULL ? state : "");
 	xasprintf(&path, "/api/v1/runs?limit=%s%s%s%s%s", limit,
 	    project != NULL ? "&project=" : "", project != NULL ? ep : "",
 	    state != NULL ? "&state=" : "", state != NULL ? es : "");
-	curl_free(ep);
-	curl_free(es);
-	curl_easy_cleanup(curl);
+	free(ep);
+	free(es);
 	o = cli_get(t, path);
 	free(path);
 	if (o == NULL)
@@ -590,17 +602,14 @@ cli_trigger(const struct cli_target *t, int argc, char **argv)
 {
 	char	*path, *body, *ep;
 	json_t	*o, *b;
-	CURL	*curl;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: ferry trigger PROJECT REF\n");
 		return (2);
 	}
-	curl = curl_easy_init();
-	ep = curl_easy_escape(curl, argv[1], 0);
+	ep = cli_escape(argv[1]);
 	xasprintf(&path, "/api/v1/projects/%s/runs", ep);
-	curl_free(ep);
-	curl_easy_cleanup(curl);
+	free(ep);
 	b = json_pack("{s:s}", "ref", argv[2]);
 	body = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
@@ -624,7 +633,6 @@ cli_artifacts(const struct cli_target *t, int argc, char **argv)
 	json_t		*o, *list, *a;
 	size_t		 i;
 	int		 k, as_json = 0;
-	CURL		*curl;
 
 	for (k = 1; k < argc; k++) {
 		if (strcmp(argv[k], "--json") == 0)
@@ -637,12 +645,10 @@ cli_artifacts(const struct cli_target *t, int argc, char **argv)
 			return (2);
 		}
 	}
-	curl = curl_easy_init();
-	ep = curl_easy_escape(curl, project != NULL ? project : "", 0);
+	ep = cli_escape(project != NULL ? project : "");
 	xasprintf(&path, "/api/v1/artifacts?limit=100%s%s", project != NULL ?
 	    "&project=" : "", project != NULL ? ep : "");
-	curl_free(ep);
-	curl_easy_cleanup(curl);
+	free(ep);
 	o = cli_get(t, path);
 	free(path);
 	if (o == NULL)
