@@ -8,6 +8,8 @@
  * requests queue in the socket. A deadline covers each request from its
  * first byte (slow clients); the same timer closes idle connections. When
  * the connection cap is reached, new connections get a 503 and are closed.
+ * A connection closed right after a reply lingers half-closed for a moment
+ * (see httpd_linger), so that the reply is not lost to a reset.
  *
  * A request may outlive its connection (the peer hangs up while the reply
  * waits for a commit); it is then orphaned and its reply is dropped.
@@ -46,6 +48,9 @@
 
 #define HTTPD_HEAD_MAX		16384
 #define HTTPD_HEADERS_MAX	100
+#define HTTPD_LINGER_MAX	64		/* sockets lingering at once */
+#define HTTPD_LINGER_MS		2000		/* for at most this long */
+#define HTTPD_LINGER_BYTES	(256 * 1024)	/* discarding at most this */
 
 enum httpd_state {
 	HTTPD_READ_HEAD,
@@ -82,6 +87,16 @@ struct httpd_conn {
 	LIST_ENTRY(httpd_conn)	 entry;
 };
 
+/* A socket closed for writing, whose input is read and thrown away. */
+struct httpd_linger {
+	struct httpd		*httpd;
+	evutil_socket_t		 fd;
+	struct event		*ev;
+	long long		 until_ms;
+	size_t			 discarded;
+	LIST_ENTRY(httpd_linger) entry;
+};
+
 struct httpd_req {
 	struct httpd		*httpd;
 	struct httpd_conn	*conn;		/* NULL once orphaned */
@@ -107,6 +122,7 @@ struct httpd {
 	httpd_cb			 cb;
 	void				*arg;
 	int				 nconns;
+	int				 nlinger;
 	int				 pending;	/* awaiting replies */
 	size_t				 inflight;	/* body bytes held */
 	int				 stopping;	/* no more keep-alive */
@@ -114,6 +130,7 @@ struct httpd {
 	httpd_head_cb			 head_cb;
 	LIST_HEAD(, httpd_listener)	 listeners;
 	LIST_HEAD(, httpd_conn)		 conns;
+	LIST_HEAD(, httpd_linger)	 lingering;
 };
 
 static void	httpd_conn_free(struct httpd_conn *);
@@ -162,6 +179,7 @@ httpd_new(struct event_base *base, const struct httpd_limits *limits,
 	h->arg = arg;
 	LIST_INIT(&h->listeners);
 	LIST_INIT(&h->conns);
+	LIST_INIT(&h->lingering);
 	return (h);
 }
 
@@ -235,6 +253,86 @@ httpd_deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+httpd_linger_free(struct httpd_linger *lg)
+{
+	LIST_REMOVE(lg, entry);
+	lg->httpd->nlinger--;
+	event_free(lg->ev);
+	evutil_closesocket(lg->fd);
+	free(lg);
+}
+
+static void
+httpd_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_linger	*lg = arg;
+	struct timeval		 tv;
+	char			 sink[4096];
+	ssize_t			 n;
+	long long		 left;
+
+	if (what & EV_TIMEOUT) {
+		httpd_linger_free(lg);
+		return;
+	}
+	for (;;) {
+		n = read(fd, sink, sizeof sink);
+		if (n > 0) {
+			lg->discarded += (size_t)n;
+			if (lg->discarded > HTTPD_LINGER_BYTES)
+				break;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			left = lg->until_ms - now_ms();
+			if (left <= 0)
+				break;
+			tv.tv_sec = left / 1000;
+			tv.tv_usec = (left % 1000) * 1000;
+			event_add(lg->ev, &tv);
+			return;
+		}
+		break;		/* end of file: the peer is done */
+	}
+	httpd_linger_free(lg);
+}
+
+/*
+ * Close a socket after a reply (RFC 9112, 9.6). A close() while input is
+ * unread makes the kernel send a reset, and a reset can make the peer drop
+ * the reply before reading it: a 413 sent while the body still arrives, a
+ * 503 at the connection cap sent before the request was read. So send FIN,
+ * read and discard what still comes until the peer closes too, and close
+ * then. Bounded in count, time and bytes; past the count, close at once.
+ */
+static void
+httpd_linger(struct httpd *h, evutil_socket_t fd)
+{
+	struct httpd_linger	*lg;
+	struct timeval		 tv;
+
+	if (h->nlinger >= HTTPD_LINGER_MAX || shutdown(fd, SHUT_WR) == -1) {
+		evutil_closesocket(fd);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	lg = xcalloc(1, sizeof *lg);
+	lg->httpd = h;
+	lg->fd = fd;
+	lg->until_ms = now_ms() + HTTPD_LINGER_MS;
+	if ((lg->ev = event_new(h->base, fd, EV_READ, httpd_linger_cb,
+	    lg)) == NULL)
+		fatalx("httpd: out of memory for a closing connection");
+	LIST_INSERT_HEAD(&h->lingering, lg, entry);
+	h->nlinger++;
+	tv.tv_sec = HTTPD_LINGER_MS / 1000;
+	tv.tv_usec = (HTTPD_LINGER_MS % 1000) * 1000;
+	event_add(lg->ev, &tv);
+}
+
+static void
 httpd_conn_free(struct httpd_conn *c)
 {
 	struct httpd	*h = c->httpd;
@@ -251,9 +349,13 @@ httpd_conn_free(struct httpd_conn *c)
 	event_free(c->closer);
 	event_free(c->rev);
 	event_free(c->wev);
+	/* A reply written in full before the close: let the peer read it. */
+	if (c->state == HTTPD_CLOSING && evbuffer_get_length(c->out) == 0)
+		httpd_linger(h, c->fd);
+	else
+		evutil_closesocket(c->fd);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
-	evutil_closesocket(c->fd);
 	h->nconns--;
 	free(c);
 }
@@ -704,7 +806,7 @@ httpd_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		/* Best effort: the socket buffer takes this at once. */
 		n = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)n;
-		evutil_closesocket(fd);
+		httpd_linger(h, fd);
 		if (time(NULL) != h->last_refusal_log) {
 			h->last_refusal_log = time(NULL);
 			log_warnx("httpd: connections refused: limit of %d "
@@ -969,6 +1071,8 @@ httpd_free(struct httpd *h)
 	httpd_stop_listening(h);
 	while ((c = LIST_FIRST(&h->conns)) != NULL)
 		httpd_conn_free(c);
+	while (LIST_FIRST(&h->lingering) != NULL)
+		httpd_linger_free(LIST_FIRST(&h->lingering));
 	free(h);
 }
 

@@ -20,9 +20,10 @@ T_PID=
 T_URL=
 
 # say_fail: show the test's output and the daemon's log tail as comments.
+# On standard error, which prove shows without -v: CI logs then say why.
 t_show_logs() {
-	test -s out && sed 's/^/#   out: /' out | tail -n 20
-	test -s ferryd.log && sed 's/^/#   ferryd: /' ferryd.log | tail -n 20
+	test -s out && sed 's/^/#   out: /' out | tail -n 20 >&2
+	test -s ferryd.log && sed 's/^/#   ferryd: /' ferryd.log | tail -n 20 >&2
 	return 0
 }
 

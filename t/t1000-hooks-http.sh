@@ -25,21 +25,38 @@ hook() {
 		-H "X-GitHub-Delivery: $3" -H "X-Hub-Signature-256: $sig"
 }
 
-# tcp_open FD: a raw TCP connection to ferryd on file descriptor FD.
+# tcp_open VAR: a raw TCP connection to ferryd on a descriptor that bash
+# picks and stores in VAR. Fixed numbers are a trap: bash keeps its own
+# saved descriptors at 10 and up while a redirection is in effect (as
+# test_expect's is), and one of ours there can vanish when it restores them.
 tcp_open() {
 	hp=${T_URL#http://}
-	eval "exec $1<>/dev/tcp/${hp%:*}/${hp##*:}"
+	eval "exec {$1}<>/dev/tcp/${hp%:*}/${hp##*:}"
+}
+
+tcp_close() { # VAR
+	eval "exec {$1}>&-"
+}
+
+# cap_fill, cap_free: hold the 8 connections the setup's cap allows, and
+# let them go.
+cap_fill() {
+	for i in 1 2 3 4 5 6 7 8; do tcp_open "cap$i" || return 1; done
+}
+cap_free() {
+	for i in 1 2 3 4 5 6 7 8; do tcp_close "cap$i"; done
 }
 
 # healthz_until CODE: GET /healthz over TCP until it answers CODE (see
 # wait_for). ferryd accepts and closes connections on its own loop, so a
 # fixed sleep is a race under a slow (sanitized, loaded) build.
 healthz_until() {
-	wait_for "healthz_is $1" || { echo "healthz: $(cat code), wanted $1"; return 1; }
+	wait_for "healthz_is $1" ||
+		{ echo "healthz: $(cat code), wanted $1: $(cat curl.err)"; return 1; }
 }
 
 healthz_is() { # CODE
-	curl -sS -o body -w "%{http_code}" "$T_URL/healthz" >code 2>/dev/null
+	curl -sS -o body -w "%{http_code}" "$T_URL/healthz" >code 2>curl.err
 	test "$(cat code)" = "$1"
 }
 
@@ -172,9 +189,9 @@ test_expect 'a body over the limit is 413 before it is read' '
 '
 
 test_expect 'a Content-Length over the limit is 413 with nothing sent' '
-	tcp_open 3 &&
-	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n" >&3 &&
-	timeout 20 head -n 1 <&3 >status && exec 3>&- &&
+	tcp_open c3 &&
+	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n" >&$c3 &&
+	timeout 20 head -n 1 <&$c3 >status && tcp_close c3 &&
 	grep "^HTTP/1.1 413" status
 '
 
@@ -248,12 +265,41 @@ test_expect 'a merged pull request of a pushed commit joins its run' '
 	test "$(jq ".runs[0]" body)" = 1
 '
 
-test_expect 'connections over the cap get 503, and the cap frees up' '
-	for i in 3 4 5 6 7 8 9 10; do tcp_open $i || return 1; done &&
+# at_cap CHECK: run CHECK while the cap is full, then free the cap (even
+# when CHECK failed, so that later tests are not refused) and wait for it.
+at_cap() {
+	cap_fill || return 1
+	eval "$1"
+	at_cap_rc=$?
+	cap_free
+	test "$at_cap_rc" = 0 && healthz_until 200
+}
+
+over_cap() {
 	healthz_until 503 && jq -e ".error == \"too many connections\"" body &&
-	api /healthz && expect_code 200 &&
-	for i in 3 4 5 6 7 8 9 10; do eval "exec $i>&-"; done &&
-	healthz_until 200
+	api /healthz && expect_code 200
+}
+
+test_expect 'connections over the cap get 503, and the cap frees up' '
+	at_cap over_cap
+'
+
+# Without the lingering close, ferryd's close() with the request unread (or
+# the request reaching a closed socket) makes the kernel send a reset, and
+# cat fails with "Connection reset by peer" instead of reading to the end.
+# (The write is in a subshell: against such a server it may get SIGPIPE.)
+refused_gently() {
+	healthz_until 503 &&
+	tcp_open c11 &&
+	(printf "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" >&$c11) &&
+	sleep 0.2 && timeout 10 cat <&$c11 >refused; rc=$?
+	tcp_close c11
+	test "$rc" = 0 &&
+	grep "^HTTP/1.1 503" refused && tail -n 1 refused | jq -e ".error"
+}
+
+test_expect 'a refused connection is half-closed: its request is read, not reset' '
+	at_cap refused_gently
 '
 
 test_expect 'keep-alive: several requests on one connection' '
@@ -265,46 +311,46 @@ test_expect 'keep-alive: several requests on one connection' '
 '
 
 test_expect '20,000 pipelined requests on one connection are all answered' '
-	tcp_open 3 &&
+	tcp_open c3 &&
 	{ for i in $(seq 19999); do printf "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"; done;
 	  printf "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"; } >pipelined &&
-	cat pipelined >&3 &&
-	timeout 60 cat <&3 >responses; exec 3>&- &&
+	cat pipelined >&$c3 &&
+	timeout 60 cat <&$c3 >responses; tcp_close c3 &&
 	test "$(grep -c "^HTTP/1.1 200" responses)" = 20000 &&
 	curl -sS -o /dev/null -w "%{http_code}" "$T_URL/healthz" >code && expect_code 200
 '
 
 test_expect 'a path that is not UTF-8 gets a JSON 404, and ferryd lives on' '
-	tcp_open 3 &&
-	printf "GET /\377\376 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >&3 &&
-	timeout 20 cat <&3 >resp && exec 3>&- &&
+	tcp_open c3 &&
+	printf "GET /\377\376 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >&$c3 &&
+	timeout 20 cat <&$c3 >resp && tcp_close c3 &&
 	grep "^HTTP/1.1 404" resp && tail -n 1 resp | jq -e ".error" &&
 	curl -sS -o /dev/null -w "%{http_code}" "$T_URL/healthz" >code && expect_code 200
 '
 
 test_expect 'bare LF line endings are refused (no smuggling by ambiguity)' '
-	tcp_open 3 &&
-	printf "POST /hooks/shop HTTP/1.1\nA: b\n\nContent-Length: 5\r\n\r\nhello" >&3 &&
-	timeout 20 head -n 1 <&3 >status && exec 3>&- &&
+	tcp_open c3 &&
+	printf "POST /hooks/shop HTTP/1.1\nA: b\n\nContent-Length: 5\r\n\r\nhello" >&$c3 &&
+	timeout 20 head -n 1 <&$c3 >status && tcp_close c3 &&
 	grep "^HTTP/1.1 400" status
 '
 
 test_expect 'a hook for no project is refused before its body is read' '
-	tcp_open 3 &&
-	printf "POST /hooks/nosuch HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n\r\n" >&3 &&
-	timeout 10 head -n 1 <&3 >status && exec 3>&- &&
+	tcp_open c3 &&
+	printf "POST /hooks/nosuch HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n\r\n" >&$c3 &&
+	timeout 10 head -n 1 <&$c3 >status && tcp_close c3 &&
 	grep "^HTTP/1.1 404" status
 '
 
 test_expect 'bodies in flight are capped: the next one gets 503' '
-	tcp_open 3 && tcp_open 4 &&
-	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" >&3 &&
-	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" >&4 &&
+	tcp_open c3 && tcp_open c4 &&
+	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" >&$c3 &&
+	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" >&$c4 &&
 	sig=$(sign s3cret push.json) &&
 	wait_for "post_d1 503" &&
 	post /hooks/shop push.json -H "X-GitHub-Event: push" -H "X-Hub-Signature-256: $sig" &&
 	expect_code 503 && jq -e ".error | test(\"in flight\")" body &&
-	exec 3>&- 4>&- &&
+	tcp_close c3 && tcp_close c4 &&
 	wait_for "post_d1 200"
 '
 
@@ -326,15 +372,15 @@ test_expect 'everything accepted before is still there' '
 test_expect 'SIGTERM waits for a request that is still arriving' '
 	gh_push refs/heads/main $SHA1 6666666666666666666666666666666666666666 >late.json &&
 	sig=$(sign s3cret late.json) && len=$(wc -c <late.json) &&
-	tcp_open 3 &&
-	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: late\r\nX-Hub-Signature-256: %s\r\nExpect: 100-continue\r\nContent-Length: %s\r\n\r\n" "$sig" "$len" >&3 &&
-	head -c 100 late.json >&3 &&
-	read -t 20 -r cont <&3 && echo "$cont" && test "${cont%?}" = "HTTP/1.1 100 Continue" &&
-	read -t 20 -r blank <&3 && test "$blank" = "$(printf "\r")" &&
+	tcp_open c3 &&
+	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: late\r\nX-Hub-Signature-256: %s\r\nExpect: 100-continue\r\nContent-Length: %s\r\n\r\n" "$sig" "$len" >&$c3 &&
+	head -c 100 late.json >&$c3 &&
+	read -t 20 -r cont <&$c3 && echo "$cont" && test "${cont%?}" = "HTTP/1.1 100 Continue" &&
+	read -t 20 -r blank <&$c3 && test "$blank" = "$(printf "\r")" &&
 	kill -TERM $T_PID &&
 	wait_for "grep -q \"signal 15: stopping\" ferryd.log" &&
-	tail -c +101 late.json >&3 &&
-	timeout 20 cat <&3 >resp; exec 3>&- &&
+	tail -c +101 late.json >&$c3 &&
+	timeout 20 cat <&$c3 >resp; tcp_close c3 &&
 	grep "^HTTP/1.1 202" resp && grep -i "^Connection: close" resp &&
 	wait $T_PID && T_PID=
 '
@@ -344,9 +390,9 @@ test_expect 'SIGTERM waits for a request that is still arriving' '
 test_expect 'a slow client is cut off at the request deadline with 408' '
 	sed -i "s/request_timeout: 30s/request_timeout: 1s/" ferry.yaml &&
 	start_daemon &&
-	tcp_open 3 &&
-	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\n" >&3 &&
-	timeout 20 head -n 1 <&3 >status && exec 3>&- &&
+	tcp_open c3 &&
+	printf "POST /hooks/shop HTTP/1.1\r\nHost: x\r\n" >&$c3 &&
+	timeout 20 head -n 1 <&$c3 >status && tcp_close c3 &&
 	grep "^HTTP/1.1 408" status &&
 	stop_daemon
 '
