@@ -44,6 +44,7 @@ struct outbox_send {
 	struct outbox			*o;
 	int64_t				 id;
 	int				 attempts;	/* before this one */
+	int64_t				 created_at;
 	char				*kind;
 	char				 host[256];
 	struct httpc_req		*req;
@@ -64,7 +65,8 @@ struct outbox {
 	LIST_HEAD(, outbox_send)	 sends;
 	int				 ninflight;
 	int				 max_inflight;
-	int				 max_attempts;
+	int				 max_attempts;	/* 0: no cap */
+	long long			 max_age;	/* ms since added */
 	long				 max_delay;
 	int				 stopping;
 	int64_t				 hold_until;	/* store trouble */
@@ -218,7 +220,7 @@ outbox_new(struct event_base *base, struct httpc *httpc, struct store *st,
 	o->auth = auth;
 	o->auth_arg = arg;
 	o->max_inflight = OUTBOX_MAX_INFLIGHT;
-	o->max_attempts = OUTBOX_MAX_ATTEMPTS;
+	o->max_age = OUTBOX_MAX_AGE_MS;
 	o->max_delay = OUTBOX_MAX_DELAY_MS;
 	o->rnd = (uint32_t)now_ms() ^ ((uint32_t)getpid() << 16) ^ 0x9e3779b9;
 	if (o->rnd == 0)
@@ -233,11 +235,6 @@ outbox_new(struct event_base *base, struct httpc *httpc, struct store *st,
 	return (o);
 }
 
-/*
- * max_inflight messages on the wire at once, max_attempts attempts before
- * a message is dead, backoff capped at max_delay ms. Values below 1 (below
- * 0 for max_delay) keep the current setting.
- */
 /*
  * Messages whose URL is OUTBOX_URL_REF "NAME" get their real URL from fn
  * when they are sent, so that a URL that is a credential (a chat incoming
@@ -257,6 +254,12 @@ outbox_set_filler(struct outbox *o, outbox_fill_fn fn, void *arg)
 	o->fill_arg = arg;
 }
 
+/*
+ * max_inflight messages on the wire at once, max_attempts attempts before
+ * a message is dead (none by default: the age limit decides), backoff
+ * capped at max_delay ms. Values below 1 (below 0 for max_delay) keep the
+ * current setting.
+ */
 void
 outbox_set_limits(struct outbox *o, int max_inflight, int max_attempts,
     long max_delay)
@@ -268,6 +271,19 @@ outbox_set_limits(struct outbox *o, int max_inflight, int max_attempts,
 	if (max_delay >= 0)
 		o->max_delay = max_delay;
 	outbox_schedule(o, 0);
+}
+
+/*
+ * How long after it was added a message is still retried, in ms. By time,
+ * not by count: a receiver that is down for an hour (a chat server being
+ * upgraded) still gets its messages, and one that is gone for a day does
+ * not keep the outbox busy for ever.
+ */
+void
+outbox_set_max_age(struct outbox *o, long long max_age)
+{
+	if (max_age >= 1)
+		o->max_age = max_age;
 }
 
 /* Whether s is valid UTF-8 (what the store's JSON rows need). */
@@ -420,6 +436,7 @@ outbox_done_cb(struct httpc_response *r, void *arg)
 	int64_t			 next_at = 0;
 	long			 delay = 0;
 	int			 retry, attempts = s->attempts + 1;
+	int64_t			 now = now_ms();
 
 	if (r->status >= 200 && r->status <= 299) {
 		state = "sent";
@@ -442,21 +459,32 @@ outbox_done_cb(struct httpc_response *r, void *arg)
 			snprintf(what, sizeof what, "HTTP %ld", r->status);
 		else
 			snprintf(what, sizeof what, "%s", error);
-		if (retry && attempts < o->max_attempts) {
-			state = "pending";
+		if (retry) {
 			delay = outbox_backoff(attempts, outbox_retry_after(r),
 			    o->max_delay, outbox_random(o));
-			next_at = now_ms() + delay;
+			next_at = now + delay;
+			/* The last try falls on the deadline, not after it. */
+			if (next_at > s->created_at + o->max_age)
+				next_at = s->created_at + o->max_age;
+			if (now >= s->created_at + o->max_age ||
+			    (o->max_attempts > 0 && attempts >= o->max_attempts))
+				retry = 0;
+		}
+		if (retry) {
+			state = "pending";
+			delay = (long)(next_at - now);
 			o->retries++;
 			log_warnx("outbox %lld (%s, %s): attempt %d failed: %s; "
 			    "again in %ld ms", (long long)s->id, s->kind,
 			    s->host, attempts, what, delay);
 		} else {
 			state = "dead";
+			next_at = 0;
 			o->dead++;
 			log_warnx("outbox %lld (%s, %s): given up after %d "
-			    "attempt%s: %s", (long long)s->id, s->kind, s->host,
-			    attempts, attempts == 1 ? "" : "s", what);
+			    "attempt%s in %lld s: %s", (long long)s->id, s->kind,
+			    s->host, attempts, attempts == 1 ? "" : "s",
+			    (long long)(now - s->created_at) / 1000, what);
 		}
 	}
 	if (store_outbox_done(o->store, s->id, state, next_at, error) != 0) {
@@ -562,6 +590,8 @@ outbox_start(struct outbox *o, json_t *row)
 	s->id = id;
 	s->attempts = (int)json_integer_value(json_object_get(row,
 	    "attempts"));
+	s->created_at = json_integer_value(json_object_get(row,
+	    "created_at"));
 	s->kind = xstrdup(kind);
 	memcpy(s->host, host, sizeof s->host);
 

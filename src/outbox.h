@@ -9,7 +9,8 @@
  *
  *   pending -> sent		a 2xx answer
  *           -> dead		another 4xx (or 3xx), an auth failure, or
- *				max_attempts retries used up
+ *				retries for max_age since the message was
+ *				added (a day) used up
  *   pending -> pending		408, 425, 429, 5xx or a transport error:
  *				again after a backoff
  */
@@ -27,7 +28,7 @@ struct strv;
 struct outbox;
 
 #define OUTBOX_MAX_INFLIGHT	4
-#define OUTBOX_MAX_ATTEMPTS	20
+#define OUTBOX_MAX_AGE_MS	(24 * 3600 * 1000LL)	/* retried this long */
 #define OUTBOX_MAX_DELAY_MS	300000L
 #define OUTBOX_FIRST_DELAY_MS	1000L
 #define OUTBOX_CONNECT_MS	10000L
@@ -75,6 +76,7 @@ struct outbox	*outbox_new(struct event_base *, struct httpc *,
 		    struct store *, outbox_auth_fn, void *);
 int64_t		 outbox_add(struct outbox *, const struct outbox_msg *);
 void		 outbox_set_limits(struct outbox *, int, int, long);
+void		 outbox_set_max_age(struct outbox *, long long);
 void		 outbox_set_resolver(struct outbox *, outbox_resolve_fn,
 		     void *);
 void		 outbox_set_filler(struct outbox *, outbox_fill_fn, void *);

@@ -60,7 +60,8 @@ json_t *
 store_outbox_next(struct store *st, int limit)
 {
 	return (store_query_json(st, "SELECT id, kind, url, method, "
-	    "content_type, body, auth, attempts, next_at FROM outbox WHERE "
+	    "content_type, body, auth, attempts, next_at, created_at FROM "
+	    "outbox WHERE "
 	    "state = 'pending' ORDER BY next_at, id LIMIT ?", "i",
 	    (int64_t)limit));
 }

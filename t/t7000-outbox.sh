@@ -200,7 +200,7 @@ test_expect '404: dead at once, with the status and a clean start of the answer'
 	jq -e ".last_error | explode | map(select(. < 32 or . == 127)) | length == 0" d.row &&
 	jq -e ".last_error | length == 210" d.row &&
 	grep -q "^ferry_outbox_dead_total 1$" run.out &&
-	grep -q "outbox $D (slack, 127.0.0.1:$PORT): given up after 1 attempt: HTTP 404" run.err &&
+	grep -q "outbox $D (slack, 127.0.0.1:$PORT): given up after 1 attempt in [0-9]* s: HTTP 404" run.err &&
 	! grep -q no_service run.err
 '
 
@@ -210,7 +210,19 @@ test_expect 'max_attempts reached: dead, after exactly that many requests' '
 	test "$(requests "$M")" = 3 &&
 	row "$M" >m.row &&
 	jq -e ".state == \"dead\" and .attempts == 3 and .last_error == \"HTTP 503: busy\"" m.row &&
-	grep -q "given up after 3 attempts: HTTP 503" run.err
+	grep -q "given up after 3 attempts in [0-9]* s: HTTP 503" run.err
+'
+
+# By default a message is retried for a day, however many attempts that
+# takes; --max-age shortens the day to 2 s. The last attempt falls on the
+# deadline (not one backoff past it), and nothing is sent after it.
+test_expect 'retried until its age limit, not for a number of attempts' '
+	G=$(probe add webhook "$URL/always?fail=503" "{}") &&
+	probe run --until-empty --seconds 20 --max-age 2000 --max-delay 300 >run.out 2>run.err &&
+	n=$(requests "$G") && test "$n" -ge 4 &&
+	row "$G" >g.row &&
+	jq -e ".state == \"dead\" and .attempts == $n and .last_error == \"HTTP 503: busy\"" g.row &&
+	grep -q "outbox $G (webhook, 127.0.0.1:$PORT): given up after $n attempts in [23] s: HTTP 503" run.err
 '
 
 test_expect 'an auth reference that fails: dead without any request' '

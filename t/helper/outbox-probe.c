@@ -6,6 +6,7 @@
  *	Store a message and exit without delivering it; prints its id.
  *   outbox-probe DB run [--seconds N] [--until-empty] [--secret S]
  *                [--max-inflight N] [--max-attempts N] [--max-delay MS]
+ *                [--max-age MS]
  *	Run a loop delivering messages for N seconds (default 30), or until
  *	no message is pending with --until-empty; then print the metrics.
  *   outbox-probe DB list [--state S]
@@ -48,7 +49,7 @@ probe_usage(void)
 	    "[--dedupe KEY] [--method M] [--content-type T]\n"
 	    "       outbox-probe DB run [--seconds N] [--until-empty] "
 	    "[--secret S] [--max-inflight N] [--max-attempts N] "
-	    "[--max-delay MS]\n"
+	    "[--max-delay MS] [--max-age MS]\n"
 	    "       outbox-probe DB list [--state S]\n");
 	exit(2);
 }
@@ -154,6 +155,7 @@ probe_run(int argc, char **argv)
 	char		*cause = NULL;
 	int		 i, inflight = 0, attempts = 0;
 	long		 max_delay = -1;
+	long long	 max_age = 0;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--until-empty") == 0) {
@@ -172,6 +174,8 @@ probe_run(int argc, char **argv)
 			attempts = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--max-delay") == 0)
 			max_delay = atol(argv[++i]);
+		else if (strcmp(argv[i], "--max-age") == 0)
+			max_age = atoll(argv[++i]);
 		else
 			probe_usage();
 	}
@@ -179,6 +183,7 @@ probe_run(int argc, char **argv)
 		fatalx("%s", cause);
 	o = outbox_new(base, h, st, probe_auth, NULL);
 	outbox_set_limits(o, inflight, attempts, max_delay);
+	outbox_set_max_age(o, max_age);
 	stop = evtimer_new(base, probe_stop_cb, NULL);
 	evtimer_add(stop, &tv);
 	poll = event_new(base, -1, EV_PERSIST, probe_poll_cb, NULL);
