@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "conf_parse.h"
+#include "status.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -405,6 +406,36 @@ conf_status_free(struct conf_status *st)
 	free(st);
 }
 
+/*
+ * A project's status: block against its provider and public_url: a
+ * provider without a commit-status API would make every status vanish
+ * silently, and so would Bitbucket without the link it requires.
+ */
+static int
+conf_chat_status_check(struct conf_parse *p, const struct conf_project *pr)
+{
+	const char	*prov = pr->provider;
+
+	if (pr->status == NULL)
+		return (0);
+	if (!status_provider_known(prov)) {
+		conf_error(p, NULL, "project %s: status: provider %s has no "
+		    "commit status API (github, gitlab, gitea, forgejo, "
+		    "bitbucket or bitbucket-server)", pr->name, prov);
+		return (-1);
+	}
+	if (p->conf->public_url != NULL)
+		return (0);
+	if (strncmp(prov, "bitbucket", 9) == 0) {
+		conf_error(p, NULL, "project %s: status: Bitbucket needs a "
+		    "link for every status: set public_url", pr->name);
+		return (-1);
+	}
+	conf_warning(p->conf, "project %s: status: without public_url the "
+	    "statuses link to nothing", pr->name);
+	return (0);
+}
+
 /* Check what refers to channels once everything is read. */
 int
 conf_chat_finish(struct conf_parse *p)
@@ -435,6 +466,10 @@ conf_chat_finish(struct conf_parse *p)
 				rc = -1;
 			}
 		}
+	}
+	for (i = 0; i < conf->nprojects; i++) {
+		if (conf_chat_status_check(p, &conf->projects[i]) != 0)
+			rc = -1;
 	}
 	for (i = 0; i < conf->nchannels; i++) {
 		if (conf->channels[i].type == CONF_CHANNEL_MATTERMOST &&

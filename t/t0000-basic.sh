@@ -42,6 +42,28 @@ test_expect 'ferryd -n warns about an inline secret in a world-readable file' '
 	grep "world-readable" res && grep -x "configuration OK" res
 '
 
+# status_conf PROVIDER [PUBLIC_URL]: a project reporting commit statuses.
+status_conf() {
+	echo t >st.token && chmod 600 st.token &&
+	{ test -z "${2:-}" || echo "public_url: $2"
+	  printf "listen: 127.0.0.1:0\nprojects:\n  - {name: a, repo: r, provider: %s, secret_file: st.token,\n" "$1"
+	  test "$1" != generic ||
+		printf "     generic: {signature_header: X-Sig, ref_pointer: /ref, sha_pointer: /sha},\n"
+	  printf "     status: {api_url: https://git.example.com/api, token_file: st.token}}\n"; } >st.yaml
+}
+
+test_expect 'ferryd -n refuses statuses a provider cannot take' '
+	status_conf generic && ! "$FERRYD" -n -c st.yaml >res 2>&1 &&
+	grep "project a: status: provider generic has no commit status API" res &&
+	status_conf bitbucket && ! "$FERRYD" -n -c st.yaml >res 2>&1 &&
+	grep "project a: status: Bitbucket needs a link for every status: set public_url" res &&
+	status_conf bitbucket https://ferry.example.com && "$FERRYD" -n -c st.yaml >res 2>&1 &&
+	grep -x "configuration OK" res && ! grep "link" res &&
+	status_conf github && "$FERRYD" -n -c st.yaml >res 2>&1 &&
+	grep "project a: status: without public_url the statuses link to nothing" res &&
+	grep -x "configuration OK" res
+'
+
 test_expect 'a missing config file is a clear error' '
 	! "$FERRYD" -n -c nonexistent.yaml 2>res &&
 	grep "nonexistent.yaml: No such file" res
