@@ -67,9 +67,10 @@ slash() {
 	slack slash.txt "${3:-}"
 }
 
-# button USER ACTION RELEASE: an Approve/Reject button press (block_actions).
+# button USER ACTION RELEASE [RESPONSE_URL]: an Approve/Reject button press
+# (block_actions).
 button() {
-	jq -nc --arg u "$1" --arg a "$2" --arg r "$3" --arg url "http://127.0.0.1:$HOOK_PORT/actions/T1/1234/kQ9xZ2" \
+	jq -nc --arg u "$1" --arg a "$2" --arg r "$3" --arg url "${4:-http://127.0.0.1:$HOOK_PORT/actions/T1/1234/kQ9xZ2}" \
 		'{type: "block_actions", team: {id: "T1"}, user: {id: $u, username: $u}, channel: {id: "C1"},
 		  response_url: $url, trigger_id: "1.2.3", actions: [{action_id: $a, block_id: "b", type: "button", value: $r}]}' >payload.json &&
 	printf "payload=%s" "$(jq -sRr @uri <payload.json)" >button.txt &&
@@ -277,6 +278,8 @@ test_expect 'the pusher and a stranger are refused, privately, and audited' '
 	$FERRY -s "$T_SOCK" audit --json >audit.json &&
 	jq -e "[.[] | select(.who == \"slack:T1:UALICE\" and .result == \"refused\" and .via == \"slack\")] | length == 1" audit.json &&
 	jq -e "[.[] | select(.who == \"slack:T1:UMALLORY\" and .result == \"refused\")] | length == 1" audit.json &&
+	button UEVE ferry_approve $id "http://127.0.0.1:$HOOK_PORT/webhook" && expect_code 200 &&
+	grep -q "response_url outside http://127.0.0.1:$HOOK_PORT/actions/ is not used" ferryd.log &&
 	newest production && test "$(jq -r .state release)" = awaiting-approval
 '
 
@@ -332,8 +335,9 @@ test_expect 'a button token is no slash command token, whatever the body looks l
 	jq -e ".context.release == \"$id\"" cross.txt &&
 	form /chat/mattermost cross.txt && expect_code 401 &&
 	jq -e ".error | test(\"token mismatch\")" body &&
-	curl -sS -o body -w "%{http_code}" -X POST --data-binary @cross.txt "$T_URL/chat/mattermost" >code &&
-	expect_code 401 &&
+	curl -sS -o body -w "%{http_code}" -X POST -H "Content-Type:" --data-binary @cross.txt \
+		"$T_URL/chat/mattermost" >code &&
+	expect_code 401 && jq -e ".error | test(\"without a token\")" body &&
 	$FERRY -s "$T_SOCK" audit --json >audit1.json &&
 	test "$(jq length audit0.json)" = "$(jq length audit1.json)"
 '

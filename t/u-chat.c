@@ -1151,7 +1151,8 @@ test_approval_mattermost(void)
 	    ACTION_URL, MM_TOKEN) == NULL, "unknown platform: NULL");
 }
 
-#define BUTTON_TOKEN	"0b5a2b1c9d3e4f5061728394a5b6c7d8e9f00112233445566778899aabbccdd"
+#define BUTTON_TOKEN	"0b5a2b1c9d3e4f5061728394a5b6c7d8" \
+			"e9f00112233445566778899aabbccdd"
 
 /*
  * A body that is both a form and JSON: posted as a form it is a slash
