@@ -1165,13 +1165,16 @@ test_mattermost_crossover(void)
 {
 	struct chat_request	 req;
 	struct headers		 h;
+	json_t			*j;
 	const char		*body;
 	char			*cause = NULL;
 
 	body = "{\"context\":{\"release\":\"5\"},\"x\":\"&token="
 	    BUTTON_TOKEN "&team_id=" MM_TEAM "&user_id=" MM_USER
 	    "&command=%2Fferry&text=deploy+production+9.9.9&y=\"}";
-	ok(json_loads(body, 0, NULL) != NULL, "the crafted body is JSON");
+	j = json_loads(body, 0, NULL);
+	ok(j != NULL, "the crafted body is JSON");
+	json_decref(j);
 	headers_init(&h);
 	headers_add(&h, "Content-Type", 12, FORM, strlen(FORM));
 	ok(!chat_mattermost_is_action(&h, body, strlen(body)),
