@@ -6,6 +6,12 @@
  * the button when it sent the message, so the token inside that context,
  * which users never see, is what proves the press came through Mattermost
  * from ferry's own message.
+ *
+ * Which of the two a request is, is decided once, by
+ * chat_mattermost_is_action, and the caller then checks a command only
+ * against the command token and a press only against its release's
+ * token: were the two decided apart, a form body that also reads as JSON
+ * could be checked against a button's token and run as a command.
  */
 #include "config.h"
 
@@ -20,6 +26,20 @@
 #include "util.h"
 #include "xmalloc.h"
 
+/* Start req for a Mattermost request; -1 with *cause without a token. */
+static int
+mattermost_start(struct chat_request *req, const char *token, size_t tokenlen,
+    char **cause)
+{
+	memset(req, 0, sizeof *req);
+	req->platform = "mattermost";
+	if (token == NULL || tokenlen == 0) {
+		xasprintf(cause, "no Mattermost token configured");
+		return (-1);
+	}
+	return (0);
+}
+
 /* Whether got (NULL if absent) is the configured token, in constant time. */
 static int
 mattermost_token_ok(const char *got, const char *token, size_t tokenlen)
@@ -27,9 +47,13 @@ mattermost_token_ok(const char *got, const char *token, size_t tokenlen)
 	return (got != NULL && ct_equal(got, strlen(got), token, tokenlen));
 }
 
-/* Whether the body is a button press (JSON) rather than a command (form). */
-static int
-mattermost_is_json(const struct headers *h, const char *body, size_t len)
+/*
+ * Whether a POST is a button press (JSON) rather than a slash command
+ * (form): by its Content-Type, or by its first character when it has none.
+ */
+int
+chat_mattermost_is_action(const struct headers *h, const char *body,
+    size_t len)
 {
 	const char	*ctype = headers_get(h, "Content-Type");
 
@@ -42,14 +66,22 @@ mattermost_is_json(const struct headers *h, const char *body, size_t len)
 	return (len > 0 && *body == '{');
 }
 
-/* An interactive message action: context {action, release, token}. */
-static int
-mattermost_action(const char *body, size_t len, const char *token,
+/*
+ * Verify an interactive message action (a button press, JSON) against the
+ * token of the release it is for (tokenlen bytes; an empty one refuses
+ * everything) and parse it into req: context {action, release, token}.
+ * Returns 0, or -1 with *cause set. The caller frees req with
+ * chat_request_free whatever the result.
+ */
+int
+chat_mattermost_action(const char *body, size_t len, const char *token,
     size_t tokenlen, struct chat_request *req, char **cause)
 {
 	const struct jv	*root, *ctx;
 	int		 rc = -1;
 
+	if (mattermost_start(req, token, tokenlen, cause) != 0)
+		return (-1);
 	if ((root = jv_parse(body, len, cause)) == NULL)
 		return (-1);
 	ctx = jv_get(root, "context");
@@ -78,18 +110,26 @@ out:
 }
 
 /*
- * A slash command. The token may come in the form, in the Authorization
- * header or both; each one given must match, and one must be given.
+ * Verify a slash command (a form; a GET command's query string may be
+ * passed as the body) against the command's token (tokenlen bytes; an
+ * empty one refuses everything) and parse it into req. The token may come
+ * in the form, in the Authorization header or both; each one given must
+ * match, and one must be given. Returns 0, or -1 with *cause set when the
+ * request is not authentic or malformed; a wrong command is 0 with
+ * CHAT_UNKNOWN. The caller frees req with chat_request_free whatever the
+ * result.
  */
-static int
-mattermost_command(const struct headers *h, const char *body, size_t len,
-    const char *token, size_t tokenlen, struct chat_request *req,
+int
+chat_mattermost_command(const struct headers *h, const char *body,
+    size_t len, const char *token, size_t tokenlen, struct chat_request *req,
     char **cause)
 {
 	struct chat_form	 form;
 	const char		*auth, *field;
 	int			 rc = -1;
 
+	if (mattermost_start(req, token, tokenlen, cause) != 0)
+		return (-1);
 	if (chat_form_parse(body, len, &form, cause) != 0)
 		goto out;
 	field = chat_form_get(&form, "token");
@@ -117,31 +157,4 @@ mattermost_command(const struct headers *h, const char *body, size_t len,
 out:
 	chat_form_free(&form);
 	return (rc);
-}
-
-/*
- * Verify a Mattermost request against the configured token (tokenlen
- * bytes; an empty one refuses everything) and parse it into req: a slash
- * command when form-encoded, a button press when JSON. A GET command's
- * query string may be passed as the body. Returns 0, or -1 with *cause set
- * when the request is not authentic or malformed; a wrong command is 0
- * with CHAT_UNKNOWN. The caller frees req with chat_request_free whatever
- * the result.
- */
-int
-chat_mattermost_verify_and_parse(const struct headers *h, const char *body,
-    size_t len, const char *token, size_t tokenlen, struct chat_request *req,
-    char **cause)
-{
-	memset(req, 0, sizeof *req);
-	req->platform = "mattermost";
-	if (token == NULL || tokenlen == 0) {
-		xasprintf(cause, "no Mattermost token configured");
-		return (-1);
-	}
-	if (mattermost_is_json(h, body, len))
-		return (mattermost_action(body, len, token, tokenlen, req,
-		    cause));
-	return (mattermost_command(h, body, len, token, tokenlen, req,
-	    cause));
 }

@@ -57,9 +57,13 @@ int		 chat_slack_verify(const struct headers *, const char *, size_t,
 		     const char *, size_t, long long, char **);
 int		 chat_slack_parse(const char *, size_t, struct chat_request *,
 		     char **);
-int		 chat_mattermost_verify_and_parse(const struct headers *,
+int		 chat_mattermost_is_action(const struct headers *,
+		     const char *, size_t);
+int		 chat_mattermost_command(const struct headers *,
 		     const char *, size_t, const char *, size_t,
 		     struct chat_request *, char **);
+int		 chat_mattermost_action(const char *, size_t, const char *,
+		     size_t, struct chat_request *, char **);
 void		 chat_request_free(struct chat_request *);
 const char	*chat_action_name(enum chat_action);
 

@@ -231,6 +231,23 @@ chatops_run(struct chatops *c, struct chat_request *rq, const char *who,
 	}
 }
 
+/*
+ * Where a request came from, for the audit: the peer's address and the
+ * channel it was typed or pressed in, when the platform says. Caller frees.
+ */
+static char *
+chatops_origin(struct httpd_req *req, const struct chat_request *rq)
+{
+	char	*origin;
+
+	if (rq->channel != NULL)
+		xasprintf(&origin, "%s channel %s", httpd_req_peer(req),
+		    rq->channel);
+	else
+		origin = xstrdup(httpd_req_peer(req));
+	return (origin);
+}
+
 /* Answer a button press through the message's response_url. */
 static void
 chatops_respond(struct chatops *c, struct chat_request *rq, const char *text,
@@ -265,7 +282,7 @@ chatops_slack(struct chatops *c, struct httpd_req *req)
 {
 	struct chat_request	 rq;
 	const char		*body;
-	char			*cause = NULL, *who, *text, *reply;
+	char			*cause = NULL, *who, *text, *reply, *origin;
 	size_t			 len;
 	int			 in_channel;
 
@@ -292,7 +309,8 @@ chatops_slack(struct chatops *c, struct httpd_req *req)
 		return;
 	}
 	xasprintf(&who, "slack:%s:%s", rq.team, rq.user);
-	text = chatops_run(c, &rq, who, httpd_req_peer(req), &in_channel);
+	origin = chatops_origin(req, &rq);
+	text = chatops_run(c, &rq, who, origin, &in_channel);
 	if (rq.button) {
 		/* Slack wants a quick empty 200; the answer goes after. */
 		chatops_respond(c, &rq, text, in_channel);
@@ -304,6 +322,7 @@ chatops_slack(struct chatops *c, struct httpd_req *req)
 		free(reply);
 	}
 	free(text);
+	free(origin);
 	free(who);
 	chat_request_free(&rq);
 }
@@ -333,38 +352,51 @@ void
 chatops_mattermost(struct chatops *c, struct httpd_req *req)
 {
 	struct chat_request	 rq;
-	const char		*body, *token;
-	char			*cause = NULL, *who, *text, *reply;
+	const char		*body;
+	char			*cause = NULL, *who, *text, *reply, *origin;
 	char			 btoken[SHA256_HEX_LEN + 1];
-	size_t			 len, tokenlen;
-	long long		 release;
-	int			 in_channel;
+	size_t			 len;
+	long long		 release = -1;
+	int			 in_channel, action, rc;
 	json_t			*o;
 
 	/* A command sent with GET carries its form in the query string. */
+	action = 0;
 	if (strcmp(httpd_req_method(req), "GET") == 0) {
 		body = httpd_req_query(req);
 		if (body == NULL)
 			body = "";
 		len = strlen(body);
-	} else
+	} else {
 		body = httpd_req_body(req, &len);
-	token = c->conf->mm_token;
-	tokenlen = c->conf->mm_tokenlen;
-	/* A button press (JSON) carries its release's own token. */
-	if (len > 0 && body[0] == '{') {
+		action = chat_mattermost_is_action(httpd_req_headers(req),
+		    body, len);
+	}
+	/*
+	 * One decision, two tokens that never stand in for each other: a
+	 * command answers to the command token only, a button press to its
+	 * release's token only.
+	 */
+	if (action) {
 		if ((release = chatops_mm_release(body, len)) < 0) {
 			httpd_reply_error(req, 400, "a button press needs "
 			    "context.release");
 			return;
 		}
 		notify_button_token(c->conf, release, btoken);
-		token = btoken;
-		tokenlen = strlen(btoken);
-	}
-	memset(&rq, 0, sizeof rq);
-	if (chat_mattermost_verify_and_parse(httpd_req_headers(req), body, len,
-	    token, tokenlen, &rq, &cause) != 0) {
+		rc = chat_mattermost_action(body, len, btoken, strlen(btoken),
+		    &rq, &cause);
+		explicit_bzero(btoken, sizeof btoken);
+		/* The id approved is the id whose token was checked. */
+		if (rc == 0 && rq.release != NULL &&
+		    strtoll(rq.release, NULL, 10) != release) {
+			xasprintf(&cause, "action context release mismatch");
+			rc = -1;
+		}
+	} else
+		rc = chat_mattermost_command(httpd_req_headers(req), body, len,
+		    c->conf->mm_token, c->conf->mm_tokenlen, &rq, &cause);
+	if (rc != 0) {
 		log_warnx("chat: mattermost request from %s refused: %s",
 		    httpd_req_peer(req), cause);
 		httpd_reply_error(req, strstr(cause, "token") != NULL ? 401 :
@@ -374,7 +406,8 @@ chatops_mattermost(struct chatops *c, struct httpd_req *req)
 		return;
 	}
 	xasprintf(&who, "mattermost:%s:%s", rq.team, rq.user);
-	text = chatops_run(c, &rq, who, httpd_req_peer(req), &in_channel);
+	origin = chatops_origin(req, &rq);
+	text = chatops_run(c, &rq, who, origin, &in_channel);
 	if (rq.button) {
 		o = json_pack("{s:s}", "ephemeral_text", text);
 		reply = json_dumps(o, JSON_COMPACT);
@@ -384,6 +417,7 @@ chatops_mattermost(struct chatops *c, struct httpd_req *req)
 	httpd_reply(req, 200, "application/json", reply, strlen(reply));
 	free(reply);
 	free(text);
+	free(origin);
 	free(who);
 	chat_request_free(&rq);
 }

@@ -455,36 +455,66 @@ notify_resolve_url(const char *ref, char **cause, void *arg)
 }
 
 /*
- * The outbox's filler: a Mattermost button's token replaces its marker
- * ("@@ferry-button:ID@@") when the message is sent. NULL when the body has
- * no marker.
+ * Fill one Mattermost button: its integration.context's token becomes the
+ * release's real token when it is exactly the marker for the release that
+ * its sibling context.release names, and is left alone otherwise. 1 when
+ * filled.
+ */
+static int
+notify_fill_button(struct notify *n, json_t *button)
+{
+	json_t		*ctx;
+	const char	*tok, *rel;
+	char		 mark[64], real[SHA256_HEX_LEN + 1];
+	long long	 id;
+	int		 filled;
+
+	ctx = json_object_get(json_object_get(button, "integration"),
+	    "context");
+	tok = json_string_value(json_object_get(ctx, "token"));
+	rel = json_string_value(json_object_get(ctx, "release"));
+	if (tok == NULL || rel == NULL || !chat_release_is_valid(rel))
+		return (0);
+	id = strtoll(rel, NULL, 10);
+	snprintf(mark, sizeof mark, NOTIFY_BUTTON_MARK "%lld@@", id);
+	if (strcmp(tok, mark) != 0)
+		return (0);
+	notify_button_token(n->conf, id, real);
+	filled = real[0] != '\0' && json_object_set_new(ctx, "token",
+	    json_string(real)) == 0;
+	explicit_bzero(real, sizeof real);
+	return (filled);
+}
+
+/*
+ * The outbox's filler: a Mattermost approval button's token replaces its
+ * marker ("@@ferry-button:ID@@") when the message is sent. Only at the
+ * one place ferry puts it, attachments[].actions[].integration.context
+ * .token beside that context's release ID: the same text anywhere else
+ * (say a rejection's reason quoted in a notice) is what someone typed and
+ * stays as typed, or it would post a release's token in the clear. NULL
+ * when nothing is filled.
  */
 char *
 notify_fill(const char *body, size_t len, void *arg)
 {
 	struct notify	*n = arg;
-	struct buf	 b;
-	const char	*p, *q, *end;
-	char		 tok[SHA256_HEX_LEN + 1];
-	long long	 id;
-	size_t		 ml = strlen(NOTIFY_BUTTON_MARK);
+	json_t		*root, *att, *act;
+	size_t		 i, j;
+	char		*out = NULL;
+	int		 filled = 0;
 
 	if (strstr(body, NOTIFY_BUTTON_MARK) == NULL)
 		return (NULL);
-	buf_init(&b);
-	for (p = body; (q = strstr(p, NOTIFY_BUTTON_MARK)) != NULL;) {
-		buf_add(&b, p, (size_t)(q - p));
-		id = strtoll(q + ml, (char **)&end, 10);
-		if (end == q + ml || strncmp(end, "@@", 2) != 0) {
-			buf_add(&b, q, ml);
-			p = q + ml;
-			continue;
-		}
-		notify_button_token(n->conf, id, tok);
-		buf_addstr(&b, tok);
-		p = end + 2;
+	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL)) ==
+	    NULL)
+		return (NULL);
+	json_array_foreach(json_object_get(root, "attachments"), i, att) {
+		json_array_foreach(json_object_get(att, "actions"), j, act)
+			filled += notify_fill_button(n, act);
 	}
-	buf_add(&b, p, len - (size_t)(p - body));
-	buf_add(&b, "", 1);
-	return (b.data);
+	if (filled > 0)
+		out = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return (out);
 }

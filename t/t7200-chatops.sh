@@ -2,7 +2,8 @@
 # t7200-chatops: continuous delivery through chat, end to end. A real
 # docker-registry and real git repositories; Slack, Mattermost and the git
 # host cannot run here, so t/helper/hook-standin stands in for the chat
-# incoming webhooks and response_url (it records what ferry posts), and
+# incoming webhooks and response_url at the paths the real services use,
+# answering as they do (it records what ferry posts), and
 # t/helper/githost-standin for GitHub's status API (it checks the token and
 # the JSON). Requests from "Slack" are signed here with the signing secret
 # exactly as Slack signs them.
@@ -11,7 +12,10 @@
 # git host. The manual environment posts an approval request with buttons;
 # alice (who pushed) and a stranger are refused and audited; bob's button
 # and carol's slash command make the two approvals; the gitops driver
-# deploys and the success is posted. A release past its deadline expires.
+# deploys and the success is posted. A Mattermost button by another
+# approver makes a second approval; a button's token opens no slash command,
+# and a reason that names a button's token posts no token. A release past
+# its deadline expires.
 # The outbox survives the receiver being down and ferryd being killed.
 
 . "$T_SRCDIR/lib.sh"
@@ -24,12 +28,15 @@ HOOK_PID= GH_PID=
 trap 'registry_stop; stop_daemon_quiet; kill $HOOK_PID $GH_PID 2>/dev/null' EXIT
 
 SLACK_SECRET=8f742231b10e8888abcd99yyyzzz85a5
+# Where the incoming webhooks are, shaped as Slack's and Mattermost's.
+SLACK_HOOK=/services/T1/B07QZ3N5K/x4HkJ9mQ2rT8vW1yZ6bN3cLp
+MM_HOOK=/hooks/k3z9w1x7p5q8r2t6y4u0i9o3ab
 
 # start_hooks: the chat stand-in on a fixed port (so it can be restarted).
 start_hooks() {
 	rm -f hook.port
 	python3 "$T_SRCDIR/helper/hook-standin" --log hooks.log --port-file hook.port \
-		${HOOK_PORT:+--port $HOOK_PORT} 2>>hook.err &
+		--chat --slack-response /actions/ ${HOOK_PORT:+--port $HOOK_PORT} 2>>hook.err &
 	HOOK_PID=$!
 	wait_for "test -s hook.port" && HOOK_PORT=$(cut -d" " -f1 hook.port)
 }
@@ -56,13 +63,14 @@ slack() {
 slash() {
 	printf "token=x&team_id=T1&team_domain=acme&channel_id=C1&channel_name=ops&user_id=%s&user_name=%s&command=%%2Fferry&text=%s&response_url=%s&trigger_id=1.2.3" \
 		"$1" "$1" "$(printf %s "$2" | jq -sRr @uri)" \
-		"$(printf %s "http://127.0.0.1:$HOOK_PORT/slack/respond" | jq -sRr @uri)" >slash.txt &&
+		"$(printf %s "http://127.0.0.1:$HOOK_PORT/commands/T1/1/abc" | jq -sRr @uri)" >slash.txt &&
 	slack slash.txt "${3:-}"
 }
 
-# button USER ACTION RELEASE: an Approve/Reject button press (block_actions).
+# button USER ACTION RELEASE [RESPONSE_URL]: an Approve/Reject button press
+# (block_actions).
 button() {
-	jq -nc --arg u "$1" --arg a "$2" --arg r "$3" --arg url "http://127.0.0.1:$HOOK_PORT/slack/respond" \
+	jq -nc --arg u "$1" --arg a "$2" --arg r "$3" --arg url "${4:-http://127.0.0.1:$HOOK_PORT/actions/T1/1234/kQ9xZ2}" \
 		'{type: "block_actions", team: {id: "T1"}, user: {id: $u, username: $u}, channel: {id: "C1"},
 		  response_url: $url, trigger_id: "1.2.3", actions: [{action_id: $a, block_id: "b", type: "button", value: $r}]}' >payload.json &&
 	printf "payload=%s" "$(jq -sRr @uri <payload.json)" >button.txt &&
@@ -73,6 +81,34 @@ button() {
 form() {
 	curl -sS -o body -w '%{http_code}' -X POST --data-binary @"$2" \
 		-H 'Content-Type: application/x-www-form-urlencoded' "$T_URL$1" >code
+}
+
+# chat_ok: ferry posted to the chat paths, and Slack and Mattermost (the
+# stand-in answering as they do) took every post. Only the outbox's posts
+# count (they carry X-Ferry-Message), not the test's own probes.
+chat_ok() {
+	jq -s -e 'map(select(.protocol != null and .headers["X-Ferry-Message"] != null)) |
+		length > 0 and all(.status == 200)' hooks.log >/dev/null
+}
+
+# posted PATH TEXT: the outbox posted to PATH a body holding TEXT.
+posted() {
+	jq -s -e --arg p "$1" --arg t "$2" \
+		'any(.[]; .path == $p and .headers["X-Ferry-Message"] != null and (.body | contains($t)))' \
+		hooks.log >/dev/null
+}
+
+# hook_post PATH TYPE BODY: post to the chat stand-in; prints "CODE ANSWER".
+hook_post() {
+	curl -sS -o hp.body -w '%{http_code}' -H "Content-Type: $2" --data-binary "$3" \
+		"http://127.0.0.1:$HOOK_PORT$1" >hp.code
+	printf "%s %s\n" "$(cat hp.code)" "$(jq -r .id hp.body 2>/dev/null || cat hp.body)"
+}
+
+# mm_token RELEASE: the token of RELEASE's Mattermost buttons, made here
+# the way ferry makes it.
+mm_token() {
+	printf "ferry-approval:%s" "$1" >tok.txt && "$T_HELPER/hmac-sign" mm-actions tok.txt ""
 }
 
 # publish_more: a new commit, pushed by bob, built and accepted by ferryd.
@@ -114,14 +150,14 @@ test_expect 'setup: registry, project, GitOps repository, chat and git host stan
 	(cd gw && $GIT add -A && $GIT commit -q -m init && git push -q origin HEAD:refs/heads/main) &&
 	echo s3cret >secret && echo "$SLACK_SECRET" >slack.secret && echo mm-token >mm.token &&
 	echo mm-actions >mm.actions && echo ghp-token >gh.token && echo hook-key >hook.key &&
-	echo "http://127.0.0.1:$HOOK_PORT/slack/hook" >slack.url &&
-	echo "http://127.0.0.1:$HOOK_PORT/mm/hook" >mm.url &&
+	echo "http://127.0.0.1:$HOOK_PORT$SLACK_HOOK" >slack.url &&
+	echo "http://127.0.0.1:$HOOK_PORT$MM_HOOK" >mm.url &&
 	chmod 600 secret slack.secret mm.token mm.actions gh.token hook.key slack.url mm.url &&
 	T_EXEC="{concurrency: 2, path: \"$(dirname "$FERRY"):/usr/sbin:/usr/bin:/sbin:/bin\"}" write_config <<-EOF &&
 	public_url: https://ferry.example.com
 	registries: [{host: "$REG", insecure: true}]
 	chat:
-	  slack: {signing_secret_file: slack.secret, response_url_prefix: "http://127.0.0.1:$HOOK_PORT/slack/"}
+	  slack: {signing_secret_file: slack.secret, response_url_prefix: "http://127.0.0.1:$HOOK_PORT/actions/"}
 	  mattermost: {token_file: mm.token, action_secret_file: mm.actions, action_url: "http://ferry.example.com/chat/mattermost"}
 	channels:
 	  - {name: ops, type: slack, url_file: slack.url}
@@ -129,7 +165,7 @@ test_expect 'setup: registry, project, GitOps repository, chat and git host stan
 	  - {name: hook, type: webhook, url: "http://127.0.0.1:$HOOK_PORT/webhook", secret_file: hook.key}
 	people:
 	  - {name: alice, git: [alice], ids: ["slack:T1:UALICE"]}
-	  - {name: bob, ids: ["slack:T1:UBOB"]}
+	  - {name: bob, ids: ["slack:T1:UBOB", "mattermost:team1:ubob"]}
 	  - {name: carol, ids: ["slack:T1:UCAROL", "mattermost:team1:ucarol"]}
 	projects:
 	  - name: shop
@@ -158,8 +194,30 @@ test_expect 'setup: registry, project, GitOps repository, chat and git host stan
 	    poll_interval: off
 	    notify: [{channel: ops, events: [approval, release]}]
 	    deploy: {driver: command, run: ["true"]}
+	  - name: staging
+	    repository: $REG/acme/shop
+	    policy: {semver: ">=0.0.0-0"}
+	    mode: manual
+	    approvers: ["person:carol"]
+	    poll_interval: off
+	    notify: [{channel: ops, events: [release]}, {channel: mm, events: [release]}, {channel: hook, events: [release]}]
+	    deploy: {driver: command, run: ["true"]}
 	EOF
 	start_daemon
+'
+
+test_expect 'the chat stand-in refuses what Slack and Mattermost refuse' '
+	test "$(hook_post "$SLACK_HOOK" application/json "{\"text\":\"hi\"}")" = "200 ok" &&
+	test "$(hook_post "$SLACK_HOOK" application/x-www-form-urlencoded "text=hi")" = "400 invalid_payload" &&
+	test "$(hook_post "$SLACK_HOOK" application/json "{\"text\":")" = "400 invalid_payload" &&
+	test "$(hook_post "$SLACK_HOOK" application/json "{\"username\":\"x\"}")" = "400 no_text" &&
+	test "$(hook_post /services/T1/nope application/json "{\"text\":\"hi\"}")" = "404 no_service" &&
+	test "$(hook_post "$MM_HOOK" application/json "{\"text\":\"hi\"}")" = "200 ok" &&
+	test "$(hook_post "$MM_HOOK" application/json "{\"username\":\"x\"}")" = "400 web.incoming_webhook.text.app_error" &&
+	test "$(hook_post "$MM_HOOK" application/json "[1]")" = "400 web.incoming_webhook.parse.app_error" &&
+	test "$(hook_post /hooks/short application/json "{\"text\":\"hi\"}")" = "400 web.incoming_webhook.invalid.app_error" &&
+	test "$(hook_post /actions/T1/1/x application/json "{\"text\":\"hi\"}")" = "200 ok" &&
+	test "$(hook_post /actions/T1/1/x application/json "{}")" = "400 no_text"
 '
 
 test_expect 'a push by alice runs; each stage reports its commit status to the git host' '
@@ -176,17 +234,18 @@ test_expect 'a push by alice runs; each stage reports its commit status to the g
 	jq -e "[.[] | select(.json.context == \"ferry/publish\") | .json.state] | unique == [\"pending\", \"success\"]" st.json &&
 	jq -e "[.[] | select(.json.context == \"ferry\")][-1].json | .state == \"success\" and .target_url == \"https://ferry.example.com/api/v1/runs/$run\"" st.json &&
 	! grep -q ghp-token state/ferry.db* && ! grep -q "$SLACK_SECRET" state/ferry.db* &&
-	! grep -q "/slack/hook" state/ferry.db*
+	! grep -q "${SLACK_HOOK##*/}" state/ferry.db* && ! grep -q "${MM_HOOK##*/}" state/ferry.db*
 '
 
 test_expect 'the release waits for approval; the request is posted with Approve and Reject buttons' '
 	$FERRY -s "$T_SOCK" check production && wait_state production awaiting-approval &&
 	id=$(jq -r .id release) &&
 	wait_for "grep -q ferry_approve hooks.log" &&
-	jq -s "[.[] | select(.path == \"/slack/hook\")][-1].body | fromjson" hooks.log >msg.json &&
+	jq -s "[.[] | select(.path == \"$SLACK_HOOK\" and (.body | test(\"ferry_approve\")))][-1].body | fromjson" hooks.log >msg.json &&
 	jq -e "[.. | objects | select(.action_id? == \"ferry_approve\" or .action_id? == \"ferry_reject\") | .value] == [\"$id\", \"$id\"]" msg.json &&
-	wait_for "jq -s -e \"[.[] | select(.path == \\\"/mm/hook\\\")] | length >= 1\" hooks.log >/dev/null" &&
-	jq -s "[.[] | select(.path == \"/mm/hook\")][-1].body | fromjson" hooks.log >mm.json &&
+	wait_for "jq -s -e \"[.[] | select(.path == \\\"$MM_HOOK\\\")] | length >= 1\" hooks.log >/dev/null" &&
+	jq -s "[.[] | select(.path == \"$MM_HOOK\" and (.body | test(\"integration\")))][-1].body | fromjson" hooks.log >mm.json &&
+	chat_ok &&
 	jq -e "[.. | objects | select(.integration?) | .integration.context.release] | map(tostring) | unique == [\"$id\"]" mm.json &&
 	printf "ferry-approval:%s" "$id" >tok0.txt && tok0=$("$T_HELPER/hmac-sign" mm-actions tok0.txt "") &&
 	jq -e "[.. | objects | select(.integration?) | .integration.context.token] | unique == [\"$tok0\"]" mm.json &&
@@ -219,6 +278,8 @@ test_expect 'the pusher and a stranger are refused, privately, and audited' '
 	$FERRY -s "$T_SOCK" audit --json >audit.json &&
 	jq -e "[.[] | select(.who == \"slack:T1:UALICE\" and .result == \"refused\" and .via == \"slack\")] | length == 1" audit.json &&
 	jq -e "[.[] | select(.who == \"slack:T1:UMALLORY\" and .result == \"refused\")] | length == 1" audit.json &&
+	button UEVE ferry_approve $id "http://127.0.0.1:$HOOK_PORT/webhook" && expect_code 200 &&
+	grep -q "response_url outside http://127.0.0.1:$HOOK_PORT/actions/ is not used" ferryd.log &&
 	newest production && test "$(jq -r .state release)" = awaiting-approval
 '
 
@@ -267,6 +328,20 @@ test_expect 'Mattermost: the slash command token, and a button with a forged tok
 	post /chat/mattermost mmb2.json && expect_code 401
 '
 
+test_expect 'a button token is no slash command token, whatever the body looks like' '
+	tok=$(mm_token "$id") &&
+	$FERRY -s "$T_SOCK" audit --json >audit0.json &&
+	printf "{\"context\":{\"release\":\"%s\"},\"x\":\"&token=%s&team_id=team1&user_id=ucarol&user_name=carol&channel_id=c&command=%%2Fferry&text=rollback+production&y=\"}" "$id" "$tok" >cross.txt &&
+	jq -e ".context.release == \"$id\"" cross.txt &&
+	form /chat/mattermost cross.txt && expect_code 401 &&
+	jq -e ".error | test(\"token mismatch\")" body &&
+	curl -sS -o body -w "%{http_code}" -X POST -H "Content-Type:" --data-binary @cross.txt \
+		"$T_URL/chat/mattermost" >code &&
+	expect_code 401 && jq -e ".error | test(\"without a token\")" body &&
+	$FERRY -s "$T_SOCK" audit --json >audit1.json &&
+	test "$(jq length audit0.json)" = "$(jq length audit1.json)"
+'
+
 test_expect 'one person is one approval, whatever the platform; chat needs listed approvers' '
 	$FERRY -s "$T_SOCK" check brief && wait_state brief awaiting-approval 20 &&
 	bid=$(jq -r .id release) &&
@@ -281,6 +356,34 @@ test_expect 'one person is one approval, whatever the platform; chat needs liste
 	post /chat/mattermost mmb3.json && expect_code 200 &&
 	jq -e ".ephemeral_text | test(\"already approved release $nid as slack:T1:UCAROL\")" body &&
 	newest production && test "$(jq -r .state release)" = awaiting-approval
+'
+
+test_expect 'a Mattermost button by another approver is the second approval: it deploys' '
+	tok=$(mm_token "$nid") &&
+	printf "{\"user_id\":\"ubob\",\"user_name\":\"bob\",\"team_id\":\"team1\",\"channel_id\":\"cops\",\"post_id\":\"p1\",\"context\":{\"action\":\"approve\",\"release\":\"%s\",\"token\":\"%s\"}}" "$nid" "$tok" >mmb4.json &&
+	post /chat/mattermost mmb4.json && expect_code 200 &&
+	jq -e ".ephemeral_text | test(\"Release $nid approved by bob\")" body &&
+	api /api/v1/releases/$nid &&
+	jq -e "[.approvals[].who] | sort == [\"mattermost:team1:ubob\", \"slack:T1:UCAROL\"]" body &&
+	wait_state production deployed 30 && test "$(jq -r .id release)" = "$nid" &&
+	$FERRY -s "$T_SOCK" audit --json >audit.json &&
+	jq -e "[.[] | select(.who == \"mattermost:team1:ubob\" and .via == \"mattermost\" and .action == \"approve\" and .result == \"ok\" and .target == \"release $nid\" and (.origin | endswith(\" channel cops\")))] | length == 1" audit.json &&
+	jq -e "[.[] | select(.who == \"slack:T1:UCAROL\" and .target == \"release $nid\")][0].origin | endswith(\" channel C1\")" audit.json
+'
+
+test_expect 'a reason that names a button token posts the reason, never the token' '
+	$FERRY -s "$T_SOCK" check staging && wait_state staging awaiting-approval 20 &&
+	sid=$(jq -r .id release) &&
+	slash UCAROL "reject $sid @@ferry-button:$sid@@ and @@ferry-button:$nid@@" && expect_code 200 &&
+	jq -e ".text | test(\"rejected\")" body &&
+	wait_state staging rejected &&
+	said="Release $sid of staging is rejected: rejected by slack:T1:UCAROL: @@ferry-button:$sid@@ and @@ferry-button:$nid@@" &&
+	wait_for "posted $SLACK_HOOK \"\$said\"" && wait_for "posted $MM_HOOK \"\$said\"" &&
+	wait_for "posted /webhook \"@@ferry-button:$sid@@ and @@ferry-button:$nid@@\"" &&
+	for r in "$sid" "$nid" "$id"; do
+		! grep -q "$(mm_token "$r")" hooks.log || return 1
+	done &&
+	chat_ok
 '
 
 test_expect 'a release past its deadline expires, and chat hears of it' '

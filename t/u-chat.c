@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "chat.h"
+#include "conf.h"
 #include "headers.h"
+#include "notify.h"
 #include "tap.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -727,8 +729,13 @@ mm_parse(const char *ctype, const char *auth, const char *body,
 		headers_add(&h, "Content-Type", 12, ctype, strlen(ctype));
 	if (auth != NULL)
 		headers_add(&h, "Authorization", 13, auth, strlen(auth));
-	rc = chat_mattermost_verify_and_parse(&h, body, strlen(body), token,
-	    token != NULL ? strlen(token) : 0, req, &cause);
+	/* As chatops does: one decision, then the one check it calls for. */
+	if (chat_mattermost_is_action(&h, body, strlen(body)))
+		rc = chat_mattermost_action(body, strlen(body), token,
+		    token != NULL ? strlen(token) : 0, req, &cause);
+	else
+		rc = chat_mattermost_command(&h, body, strlen(body), token,
+		    token != NULL ? strlen(token) : 0, req, &cause);
 	headers_clear(&h);
 	if (rc != 0 && (cause == NULL || !is_printable_line(cause) ||
 	    strstr(cause, MM_TOKEN) != NULL))
@@ -1144,6 +1151,169 @@ test_approval_mattermost(void)
 	    ACTION_URL, MM_TOKEN) == NULL, "unknown platform: NULL");
 }
 
+#define BUTTON_TOKEN	"0b5a2b1c9d3e4f5061728394a5b6c7d8" \
+			"e9f00112233445566778899aabbccdd"
+
+/*
+ * A body that is both a form and JSON: posted as a form it is a slash
+ * command, and its JSON names a release. Deciding "button" by the first
+ * character and "form" by the Content-Type let a button's token run any
+ * command; the token it carries must be checked as a command token only.
+ */
+static void
+test_mattermost_crossover(void)
+{
+	struct chat_request	 req;
+	struct headers		 h;
+	json_t			*j;
+	const char		*body;
+	char			*cause = NULL;
+
+	body = "{\"context\":{\"release\":\"5\"},\"x\":\"&token="
+	    BUTTON_TOKEN "&team_id=" MM_TEAM "&user_id=" MM_USER
+	    "&command=%2Fferry&text=deploy+production+9.9.9&y=\"}";
+	j = json_loads(body, 0, NULL);
+	ok(j != NULL, "the crafted body is JSON");
+	json_decref(j);
+	headers_init(&h);
+	headers_add(&h, "Content-Type", 12, FORM, strlen(FORM));
+	ok(!chat_mattermost_is_action(&h, body, strlen(body)),
+	    "posted as a form, it is a command, not a button");
+	ok(chat_mattermost_command(&h, body, strlen(body), MM_TOKEN,
+	    strlen(MM_TOKEN), &req, &cause) == -1 && cause != NULL &&
+	    strstr(cause, "token mismatch") != NULL,
+	    "a button's token as a command token: refused");
+	free(cause);
+	cause = NULL;
+	chat_request_free(&req);
+	/* What the fix stops: the same body checked against the button's. */
+	ok(chat_mattermost_command(&h, body, strlen(body), BUTTON_TOKEN,
+	    strlen(BUTTON_TOKEN), &req, NULL) == 0 &&
+	    req.action == CHAT_DEPLOY, "(the form does hold a deploy command)");
+	chat_request_free(&req);
+	headers_clear(&h);
+
+	headers_init(&h);
+	headers_add(&h, "Content-Type", 12, JSON, strlen(JSON));
+	ok(chat_mattermost_is_action(&h, body, strlen(body)),
+	    "posted as JSON, it is a button press");
+	ok(chat_mattermost_action(body, strlen(body), BUTTON_TOKEN,
+	    strlen(BUTTON_TOKEN), &req, &cause) == -1,
+	    "and as a button press it has no context token: refused");
+	free(cause);
+	chat_request_free(&req);
+	headers_clear(&h);
+	headers_init(&h);
+	headers_add(&h, "Content-Type", 12, "Application/JSON; charset=utf-8",
+	    31);
+	ok(chat_mattermost_is_action(&h, "x=1", 3),
+	    "the Content-Type decides, in any case, with parameters");
+	headers_clear(&h);
+	headers_init(&h);
+	ok(chat_mattermost_is_action(&h, " \n{}", 4) &&
+	    !chat_mattermost_is_action(&h, "token=x", 7) &&
+	    !chat_mattermost_is_action(&h, "", 0),
+	    "without a Content-Type, the first character decides");
+	headers_clear(&h);
+}
+
+/* The token notify_fill must put in for release id, computed here. */
+static void
+fill_token(const char *secret, long long id, char out[SHA256_HEX_LEN + 1])
+{
+	unsigned char	 mac[32];
+	char		 msg[64];
+
+	snprintf(msg, sizeof msg, "ferry-approval:%lld", id);
+	hmac_sha256(secret, strlen(secret), msg, strlen(msg), mac);
+	hex_encode(mac, sizeof mac, out);
+}
+
+/*
+ * notify_fill puts a release's button token only where ferry put its
+ * marker: the context of a Mattermost approval button, beside the same
+ * release. The marker typed anywhere else stays as typed.
+ */
+static void
+test_fill(void)
+{
+	struct conf	 conf;
+	struct notify	*n;
+	json_t		*j, *ctx;
+	char		 secret[] = "mm-actions";
+	char		*msg, *out, tok9[SHA256_HEX_LEN + 1];
+	char		 tok12[SHA256_HEX_LEN + 1];
+	const char	*body;
+
+	memset(&conf, 0, sizeof conf);
+	conf.mm_action_secret = secret;
+	conf.mm_action_secretlen = strlen(conf.mm_action_secret);
+	n = notify_new(NULL, NULL, &conf);
+	fill_token("mm-actions", 9, tok9);
+	fill_token("mm-actions", 12, tok12);
+
+	msg = chat_approval_message("mattermost", 12, "production", ARTIFACT,
+	    2, 0, NULL, ACTION_URL, NOTIFY_BUTTON_MARK "12@@");
+	out = notify_fill(msg, strlen(msg), n);
+	ok(out != NULL && strstr(out, NOTIFY_BUTTON_MARK) == NULL,
+	    "approval message: every marker filled");
+	if ((j = json_loads(out != NULL ? out : "", 0, NULL)) != NULL) {
+		ctx = json_object_get(json_object_get(json_array_get(
+		    json_object_get(json_array_get(json_object_get(j,
+		    "attachments"), 0), "actions"), 1), "integration"),
+		    "context");
+		is_str(jstr(ctx, "token"), tok12, "with release 12's token");
+		is_str(jstr(ctx, "release"), "12", "the rest as it was");
+		json_decref(j);
+	} else
+		ok(0, "filled message is JSON");
+	free(out);
+	free(msg);
+
+	/* A rejection's reason quoted in a notice, on either platform. */
+	msg = chat_notice("mattermost", "Release 12 of production is rejected: "
+	    NOTIFY_BUTTON_MARK "9@@");
+	ok(notify_fill(msg, strlen(msg), n) == NULL,
+	    "marker in a notice's text: left as typed");
+	free(msg);
+	body = "{\"event\":\"release\",\"release\":{\"reason\":\""
+	    NOTIFY_BUTTON_MARK "9@@\"}}";
+	ok(notify_fill(body, strlen(body), n) == NULL,
+	    "marker in a webhook's JSON: left as typed");
+	body = "{\"text\":\"x\",\"attachments\":[{\"text\":\""
+	    NOTIFY_BUTTON_MARK "9@@\",\"actions\":[]}]}";
+	ok(notify_fill(body, strlen(body), n) == NULL,
+	    "marker in an attachment's text: left as typed");
+	/* A button whose release is another than its marker's. */
+	body = "{\"attachments\":[{\"actions\":[{\"integration\":{"
+	    "\"context\":{\"release\":\"12\",\"token\":\""
+	    NOTIFY_BUTTON_MARK "9@@\"}}}]}]}";
+	ok(notify_fill(body, strlen(body), n) == NULL,
+	    "marker for release 9 beside release 12: left as typed");
+	body = "{\"attachments\":[{\"actions\":[{\"integration\":{"
+	    "\"context\":{\"release\":\"9\",\"token\":\"x "
+	    NOTIFY_BUTTON_MARK "9@@\"}}}]}]}";
+	ok(notify_fill(body, strlen(body), n) == NULL,
+	    "marker inside a longer token value: left as typed");
+	body = "{\"attachments\":[{\"actions\":[{\"integration\":{"
+	    "\"context\":{\"release\":9,\"token\":\""
+	    NOTIFY_BUTTON_MARK "9@@\"}}}]}]}";
+	ok(notify_fill(body, strlen(body), n) == NULL,
+	    "release as a number (ferry writes a string): left as typed");
+	body = "not JSON " NOTIFY_BUTTON_MARK "9@@";
+	ok(notify_fill(body, strlen(body), n) == NULL,
+	    "marker in a body that is not JSON: left as typed");
+	body = "{\"attachments\":[{\"actions\":[{\"integration\":{"
+	    "\"context\":{\"release\":\"9\",\"token\":\""
+	    NOTIFY_BUTTON_MARK "9@@\"}}}]}]}";
+	out = notify_fill(body, strlen(body), n);
+	ok(out != NULL && strstr(out, tok9) != NULL &&
+	    strstr(out, NOTIFY_BUTTON_MARK) == NULL,
+	    "the one place: filled");
+	free(out);
+	notify_free(n);
+}
+
 int
 main(void)
 {
@@ -1157,5 +1327,7 @@ main(void)
 	test_replies();
 	test_approval_slack();
 	test_approval_mattermost();
+	test_mattermost_crossover();
+	test_fill();
 	return (tap_done());
 }
