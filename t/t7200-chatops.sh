@@ -404,7 +404,8 @@ test_expect 'the outbox: the receiver down for a while, then ferryd killed with 
 	kill -KILL $T_PID && wait $T_PID 2>/dev/null; T_PID= &&
 	start_hooks && start_daemon &&
 	wait_for "grep -q \"Run $run of shop failed\" hooks.log" 30 &&
-	sleep 1 && test "$(grep -c "Run $run of shop failed" hooks.log)" = 1
+	wait_for "api \"/api/v1/outbox?state=sent\" && jq -e \".outbox | map(.dedupe) | index(\\\"run:$run:failed:ops\\\")\" body >/dev/null" 20 &&
+	test "$(grep -c "Run $run of shop failed" hooks.log)" = 1
 '
 
 stop_daemon_quiet
