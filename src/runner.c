@@ -112,7 +112,94 @@ static void	runner_finish(struct runner_run *, const char *,
 
 static void	runner_remove_tree(const char *);
 
-/* Remove every "<work>.stale.*" folder beside work. */
+/*
+ * A run's folder in executor.work_dir is "<run>.<attempt>"; one that
+ * keep_failed_worktrees kept holds this file. A folder being swept is
+ * first renamed "<run>.<attempt>.stale".
+ */
+#define RUNNER_KEPT	".ferry-kept"
+
+/*
+ * Whether name is "<digits>.<digits>" (a run's folder, 0) or that with
+ * ".stale" after it (a folder an earlier sweep had begun to remove, 1).
+ * Anything else (-1) is not ferry's to touch.
+ */
+static int
+runner_work_name(const char *name)
+{
+	const char	*p = name;
+	int		 i;
+
+	for (i = 0; i < 2; i++) {
+		if (!isdigit((unsigned char)*p))
+			return (-1);
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (i == 0 && *p++ != '.')
+			return (-1);
+	}
+	if (*p == '\0')
+		return (0);
+	return (strcmp(p, ".stale") == 0 ? 1 : -1);
+}
+
+/*
+ * Sweep what an earlier ferryd left in work: the folders of its runs
+ * (nothing runs yet, so they are stale) unless kept for debugging, and
+ * the halves of an interrupted sweep. Only ferry's own names are
+ * touched: the folder itself may be shared, or a mount point (a tmpfs),
+ * so neither it nor anything else in it is removed. Each folder is
+ * renamed first, so a run started at once never meets it, and removed by
+ * a child.
+ */
+static void
+runner_sweep_work(const char *work)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 sb;
+	char		*path, *kept, *stale;
+	int		 kind;
+
+	if ((d = opendir(work)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if ((kind = runner_work_name(de->d_name)) == -1)
+			continue;
+		xasprintf(&path, "%s/%s", work, de->d_name);
+		if (lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (kind == 0) {
+			xasprintf(&kept, "%s/" RUNNER_KEPT, path);
+			if (access(kept, F_OK) == 0) {
+				free(kept);
+				free(path);
+				continue;
+			}
+			free(kept);
+			xasprintf(&stale, "%s.stale", path);
+			if (rename(path, stale) != 0) {
+				log_warn("runner: rename %s", path);
+				free(stale);
+				free(path);
+				continue;
+			}
+			free(path);
+			path = stale;
+		}
+		log_info("runner: removing stale %s", path);
+		runner_remove_tree(path);
+		free(path);
+	}
+	closedir(d);
+}
+
+/*
+ * Remove every "<work>.stale.*" folder beside work: an earlier ferryd
+ * moved the whole work folder aside at start-up.
+ */
 static void
 runner_sweep_stale(const char *work)
 {
@@ -142,29 +229,22 @@ runner_sweep_stale(const char *work)
 }
 
 /*
- * A new runner. Nothing runs yet, so worktrees left by an earlier ferryd
- * are stale: their folder is moved aside at once and removed by a child.
+ * A new runner. Nothing runs yet, so run folders left by an earlier
+ * ferryd are stale: they are swept (see runner_sweep_work).
  */
 struct runner *
 runner_new(struct event_base *base, struct store *store,
     const struct conf *conf)
 {
 	struct runner	*r;
-	char		*work, *old;
 
 	r = xcalloc(1, sizeof *r);
 	r->base = base;
 	r->store = store;
 	r->conf = conf;
 	LIST_INIT(&r->runs);
-	work = xstrdup(conf->exec_work_dir);
-	xasprintf(&old, "%s.stale.%lld", conf->exec_work_dir,
-	    (long long)now_ms());
-	rename(work, old);
-	free(old);
-	/* This one, and any an interrupted earlier sweep left behind. */
-	runner_sweep_stale(work);
-	free(work);
+	runner_sweep_work(conf->exec_work_dir);
+	runner_sweep_stale(conf->exec_work_dir);
 	return (r);
 }
 
@@ -369,6 +449,7 @@ runner_finish(struct runner_run *run, const char *state, const char *error)
 	struct runner	*r = run->runner;
 	char		*auth;
 	size_t		 i;
+	int		 fd;
 
 	/* Stages never reached are skipped. */
 	if (run->pipeline != NULL) {
@@ -388,9 +469,16 @@ runner_finish(struct runner_run *run, const char *state, const char *error)
 	    error != NULL ? ": " : "", error != NULL ? error : "");
 	if (strcmp(state, "success") == 0 || !run->keep_failed)
 		runner_cleanup(run);
-	else
+	else {
+		/* So a restart's sweep leaves it for the person debugging. */
+		xasprintf(&auth, "%s/" RUNNER_KEPT, run->workdir);
+		if ((fd = open(auth, O_WRONLY | O_CREAT | O_CLOEXEC,
+		    0600)) != -1)
+			close(fd);
+		free(auth);
 		log_info("run %lld: worktree kept in %s", (long long)run->id,
 		    run->worktree);
+	}
 	runner_run_free(run);
 	runner_kick(r);
 }
