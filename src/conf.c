@@ -903,6 +903,8 @@ conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		ms = &conf->exec_grace_ms;
 	else if (strcmp(key, "stage_timeout") == 0)
 		ms = &conf->exec_stage_timeout_ms;
+	else if (strcmp(key, "checkout_timeout") == 0)
+		ms = &conf->exec_checkout_timeout_ms;
 	if (ms != NULL) {
 		if ((s = conf_scalar(p, v, key)) == NULL)
 			return (-1);
@@ -914,8 +916,8 @@ conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (0);
 	}
 	conf_error(p, k, "unknown executor key \"%s\" (expected concurrency, "
-	    "stage_timeout, kill_grace, log_bytes, path, ferry, work_dir or "
-	    "keep_failed_worktrees)", key);
+	    "stage_timeout, checkout_timeout, kill_grace, log_bytes, path, "
+	    "ferry, work_dir or keep_failed_worktrees)", key);
 	return (-1);
 }
 
@@ -1165,6 +1167,7 @@ conf_load(const char *path, char **cause)
 	conf->exec_concurrency = 4;
 	conf->exec_grace_ms = 10 * 1000;
 	conf->exec_stage_timeout_ms = 3600 * 1000;
+	conf->exec_checkout_timeout_ms = 30 * 60 * 1000;
 	conf->exec_log_bytes = 10 * 1024 * 1024;
 
 	memset(&p, 0, sizeof p);

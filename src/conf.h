@@ -214,6 +214,7 @@ struct conf {
 	int			 exec_concurrency;	/* runs at once, all */
 	int64_t			 exec_grace_ms;
 	int64_t			 exec_stage_timeout_ms;
+	int64_t			 exec_checkout_timeout_ms;
 	size_t			 exec_log_bytes;	/* per stage log */
 	char			*exec_path;		/* PATH of stages */
 	char			*exec_ferry;		/* the ferry binary */

@@ -53,7 +53,6 @@
 #include "xmalloc.h"
 
 #define RUNNER_OUTPUT_MAX	(64 * 1024)	/* $FERRY_OUTPUT file */
-#define RUNNER_CHECKOUT_MS	(30 * 60 * 1000)
 
 /* A growing NULL-terminated array of "NAME=value" strings. */
 struct runner_env {
@@ -84,6 +83,7 @@ struct runner_run {
 	int			 canceled;
 	int			 failed;
 	int64_t			 stage_timeout_ms;
+	int64_t			 checkout_timeout_ms;
 	int64_t			 grace_ms;
 	size_t			 log_bytes;
 	int			 keep_failed;
@@ -798,6 +798,7 @@ runner_checkout_done(struct exec_job *job, int status, int timed_out,
 {
 	struct runner_run	*run = arg;
 	struct runner		*r = run->runner;
+	char			 msg[128];
 	int			 werf;
 
 	run->job = NULL;
@@ -809,12 +810,17 @@ runner_checkout_done(struct exec_job *job, int status, int timed_out,
 		return;
 	}
 	if (status != 0 || runner_checkout_result(run, &werf) != 0) {
-		if (timed_out)
-			runner_note(run, "checkout", "checkout timed out");
 		runner_stage_set(run, 0, "checkout", "failed",
 		    status);
-		runner_finish(run, "failed", "checkout failed; see the "
-		    "checkout log");
+		if (timed_out) {
+			snprintf(msg, sizeof msg, "checkout timed out after "
+			    "%lld s (executor.checkout_timeout)",
+			    (long long)(run->checkout_timeout_ms / 1000));
+			runner_note(run, "checkout", msg);
+			runner_finish(run, "failed", msg);
+		} else
+			runner_finish(run, "failed", "checkout failed; see "
+			    "the checkout log");
 		return;
 	}
 	runner_stage_set(run, 0, "checkout", "success", 0);
@@ -876,6 +882,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	run->kind = xstrdup(json_string_value(json_object_get(row, "kind")));
 	run->manual = json_integer_value(json_object_get(row, "manual")) != 0;
 	run->stage_timeout_ms = conf->exec_stage_timeout_ms;
+	run->checkout_timeout_ms = conf->exec_checkout_timeout_ms;
 	run->grace_ms = conf->exec_grace_ms;
 	run->log_bytes = conf->exec_log_bytes;
 	run->keep_failed = conf->exec_keep_failed;
@@ -1010,7 +1017,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	spec.cwd = conf->state_dir;
 	spec.log_path = log;
 	spec.log_max = run->log_bytes;
-	spec.timeout_ms = RUNNER_CHECKOUT_MS;
+	spec.timeout_ms = run->checkout_timeout_ms;
 	spec.grace_ms = run->grace_ms;
 	runner_stage_set(run, 0, "checkout", "running", -1);
 	run->stage = "checkout";

@@ -109,6 +109,25 @@ test_expect 'a restart sweeps stale run folders only' '
 	test "$(cat $W/notes.txt)" = mine && test -d $W/cache/7.1 && test -d $W/77.x
 '
 
+# A checkout that hangs (a stand-in for `ferry checkout` that sleeps) is
+# ended after executor.checkout_timeout.
+hang_ferry() {
+	printf '#!/bin/sh\nsleep 60\n' >hang-ferry && chmod +x hang-ferry
+}
+
+test_expect 'a checkout longer than executor.checkout_timeout fails the run' '
+	hang_ferry &&
+	T_EXEC="{concurrency: 4, checkout_timeout: 1s, kill_grace: 1s, ferry: $T_TRASH/hang-ferry}" write_config <<-EOF &&
+	projects:
+	  - {name: shop, repo: "file://$T_TRASH/git/shop.git", provider: github, secret_file: secret}
+	EOF
+	hup_daemon && grep "configuration reloaded" ferryd.log &&
+	t=$(deliver shop refs/heads/slow $(git -C shop rev-parse HEAD)) &&
+	wait_run $t failed &&
+	jq -e ".error == \"checkout timed out after 1 s (executor.checkout_timeout)\"" body &&
+	grep "checkout timed out after 1 s" "$T_TRASH/state/logs/$t/checkout.log"
+'
+
 test_expect 'stop' '
 	stop_daemon
 '

@@ -112,6 +112,8 @@ test_good(void)
 	    &why), "tag nightly does not");
 	ok(conf_project_triggers(pr, GITEVENT_MERGE, "refs/heads/main", &why),
 	    "merge into main triggers");
+	ok(conf->exec_checkout_timeout_ms == 30 * 60 * 1000,
+	    "checkout_timeout is 30m by default");
 	ok(conf->nwarnings == 0, "no warnings");
 	conf_free(conf);
 	free(path);
@@ -241,6 +243,36 @@ test_example(void)
 	free(cause);
 	free(path);
 	unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+/* executor.checkout_timeout: a duration. */
+static void
+test_executor(void)
+{
+	struct conf	*conf;
+	char		*path, *cause = NULL;
+
+	path = write_tmp("ferry.yaml", "listen: 127.0.0.1:0\n"
+	    "executor: {checkout_timeout: 90s, stage_timeout: 2h}\n", 0600);
+	conf = conf_load(path, &cause);
+	ok(conf != NULL && conf->exec_checkout_timeout_ms == 90 * 1000 &&
+	    conf->exec_stage_timeout_ms == 2 * 3600 * 1000,
+	    "executor.checkout_timeout: 90s");
+	if (conf == NULL)
+		printf("#   %s\n", cause);
+	conf_free(conf);
+	free(cause);
+	free(path);
+	expect_error("listen: 127.0.0.1:0\nexecutor:\n  checkout_timeout: "
+	    "soon\n", "ferry.yaml:3:21: checkout_timeout: expected a duration",
+	    "a checkout_timeout that is no duration, with its position");
+	expect_error("listen: 127.0.0.1:0\nexecutor: {checkout_timeout: 0}\n",
+	    "checkout_timeout: expected a duration",
+	    "a checkout_timeout of 0 is refused");
+	expect_error("listen: 127.0.0.1:0\nexecutor: {checkout_timeot: 1m}\n",
+	    "unknown executor key \"checkout_timeot\" (expected concurrency, "
+	    "stage_timeout, checkout_timeout,",
+	    "a misspelt executor key");
 }
 
 #define ENV_HEAD "listen: 127.0.0.1:0\nenvironments:\n  - name: prod\n"
@@ -380,6 +412,7 @@ main(void)
 	test_errors();
 	test_credentials_and_warnings();
 	test_example();
+	test_executor();
 	test_environments();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
