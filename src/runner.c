@@ -951,7 +951,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	}
 	free(s);
 
-	if (conf->nregistries > 0 && runner_registry_env(run, conf) != 0) {
+	if (runner_registry_env(run, conf) != 0) {
 		runner_finish(run, "failed", "cannot write the registry "
 		    "credentials for the run");
 		return;
@@ -1036,7 +1036,9 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 /*
  * The server's registries for the stages: an auth file in the run's work
  * folder (mode 0600; `ferry build`, `ferry bundle` and buildah read it) and
- * the list of plain-http hosts. Passwords never reach an environment.
+ * the list of plain-http hosts. Passwords never reach an environment. A
+ * run gets only the registries for its project (registries[].projects);
+ * with none, no file and no variables.
  */
 static int
 runner_registry_env(struct runner_run *run, const struct conf *conf)
@@ -1045,13 +1047,17 @@ runner_registry_env(struct runner_run *run, const struct conf *conf)
 	struct buf			 b, insecure;
 	char				*path, *plain, *b64;
 	size_t				 i;
-	int				 fd, rc = -1, first = 1;
+	int				 fd, rc = -1, first = 1, n = 0;
 
 	buf_init(&b);
 	buf_init(&insecure);
 	buf_addstr(&b, "{\"auths\":{");
 	for (i = 0; i < conf->nregistries; i++) {
 		rg = &conf->registries[i];
+		/* Another project's registry password is not this run's. */
+		if (!conf_registry_for_project(rg, run->project))
+			continue;
+		n++;
 		if (rg->insecure) {
 			if (insecure.len > 0)
 				buf_addstr(&insecure, ",");
@@ -1072,6 +1078,10 @@ runner_registry_env(struct runner_run *run, const struct conf *conf)
 		freezero_str(b64);
 	}
 	buf_addstr(&b, "}}\n");
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
 	xasprintf(&path, "%s/registry-auth.json", run->workdir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd != -1 && write(fd, b.data, b.len) == (ssize_t)b.len)
@@ -1086,10 +1096,11 @@ runner_registry_env(struct runner_run *run, const struct conf *conf)
 		    insecure.len > 0 ? insecure.data : "");
 	} else
 		unlink(path);
+	free(path);
+out:
 	explicit_bzero(b.data, b.len);
 	buf_free(&b);
 	buf_free(&insecure);
-	free(path);
 	return (rc);
 }
 
