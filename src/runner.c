@@ -447,7 +447,7 @@ static void
 runner_finish(struct runner_run *run, const char *state, const char *error)
 {
 	struct runner	*r = run->runner;
-	char		*auth;
+	char		*auth, *kept;
 	size_t		 i;
 	int		 fd;
 
@@ -471,11 +471,11 @@ runner_finish(struct runner_run *run, const char *state, const char *error)
 		runner_cleanup(run);
 	else {
 		/* So a restart's sweep leaves it for the person debugging. */
-		xasprintf(&auth, "%s/" RUNNER_KEPT, run->workdir);
-		if ((fd = open(auth, O_WRONLY | O_CREAT | O_CLOEXEC,
+		xasprintf(&kept, "%s/" RUNNER_KEPT, run->workdir);
+		if ((fd = open(kept, O_WRONLY | O_CREAT | O_CLOEXEC,
 		    0600)) != -1)
 			close(fd);
-		free(auth);
+		free(kept);
 		log_info("run %lld: worktree kept in %s", (long long)run->id,
 		    run->worktree);
 	}
