@@ -27,6 +27,7 @@
 #include "conf_parse.h"
 #include "gitevent.h"
 #include "handler.h"
+#include "oci_proto.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -903,6 +904,8 @@ conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		ms = &conf->exec_grace_ms;
 	else if (strcmp(key, "stage_timeout") == 0)
 		ms = &conf->exec_stage_timeout_ms;
+	else if (strcmp(key, "checkout_timeout") == 0)
+		ms = &conf->exec_checkout_timeout_ms;
 	if (ms != NULL) {
 		if ((s = conf_scalar(p, v, key)) == NULL)
 			return (-1);
@@ -914,8 +917,8 @@ conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		return (0);
 	}
 	conf_error(p, k, "unknown executor key \"%s\" (expected concurrency, "
-	    "stage_timeout, kill_grace, log_bytes, path, ferry, work_dir or "
-	    "keep_failed_worktrees)", key);
+	    "stage_timeout, checkout_timeout, kill_grace, log_bytes, path, "
+	    "ferry, work_dir or keep_failed_worktrees)", key);
 	return (-1);
 }
 
@@ -960,9 +963,97 @@ conf_registry_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		}
 		return (0);
 	}
+	if (strcmp(key, "docker_config") == 0) {
+		if ((path = conf_string(p, v, key)) == NULL)
+			return (-1);
+		free(rg->docker_config);
+		rg->docker_config = conf_path(p->conf, path);
+		free(path);
+		return (0);
+	}
+	if (strcmp(key, "projects") == 0)
+		return (conf_strings(p, v, key, &rg->projects,
+		    &rg->nprojects));
 	conf_error(p, k, "unknown registry key \"%s\" (expected host, "
-	    "username, password_file, insecure or max_requests)", key);
+	    "username, password_file, docker_config, projects, insecure or "
+	    "max_requests)", key);
 	return (-1);
+}
+
+/* Whether a run of project gets registry rg's settings: 0 or 1. */
+int
+conf_registry_for_project(const struct conf_registry *rg,
+    const char *project)
+{
+	size_t	i;
+
+	if (rg->nprojects == 0)
+		return (1);
+	for (i = 0; i < rg->nprojects; i++) {
+		if (strcmp(rg->projects[i], project) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * A registry's credentials from its docker_config: the file's entry for
+ * its host ("auths", base64 "user:password"). Read now, so `ferryd -n`
+ * finds a bad file and the watch and the runs get the same credentials.
+ */
+static int
+conf_registry_docker(struct conf_parse *p, yaml_node_t *pn,
+    struct conf_registry *rg)
+{
+	char	*cause = NULL;
+
+	if (rg->username != NULL) {
+		conf_error(p, pn, "registry %s: docker_config or username "
+		    "with password_file, not both", rg->host);
+		return (-1);
+	}
+	if (oci_proto_docker_config(rg->docker_config, rg->host,
+	    &rg->username, &rg->password, &cause) != 0) {
+		conf_error(p, pn, "registry %s: docker_config: %s", rg->host,
+		    cause);
+		free(cause);
+		return (-1);
+	}
+	if (rg->username == NULL) {
+		conf_error(p, pn, "registry %s: docker_config: %s has no "
+		    "\"auth\" entry for %s under \"auths\"", rg->host,
+		    rg->docker_config, rg->host);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Each registry's projects must exist, and credentials that every
+ * project's runs get while there are several projects deserve a word.
+ */
+static void
+conf_registries_check(struct conf_parse *p)
+{
+	struct conf		*conf = p->conf;
+	struct conf_registry	*rg;
+	size_t			 i, j;
+
+	for (i = 0; i < conf->nregistries; i++) {
+		rg = &conf->registries[i];
+		for (j = 0; j < rg->nprojects; j++) {
+			if (conf_project_find(conf, rg->projects[j]) == NULL)
+				conf_error(p, NULL, "registry %s: projects: "
+				    "no project named \"%s\"", rg->host,
+				    rg->projects[j]);
+		}
+		if (rg->username != NULL && rg->nprojects == 0 &&
+		    conf->nprojects > 1)
+			conf_warning(conf, "registry %s: the runs of all %zu "
+			    "projects get its credentials; list those that "
+			    "need them in its projects:", rg->host,
+			    conf->nprojects);
+	}
 }
 
 static int
@@ -1019,7 +1110,9 @@ conf_top_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 				conf_error(p, pn, "registry: needs host, and "
 				    "username with password_file together");
 				rc = -1;
-			}
+			} else if (rg->docker_config != NULL &&
+			    conf_registry_docker(p, pn, rg) != 0)
+				rc = -1;
 		}
 		return (rc);
 	}
@@ -1165,6 +1258,7 @@ conf_load(const char *path, char **cause)
 	conf->exec_concurrency = 4;
 	conf->exec_grace_ms = 10 * 1000;
 	conf->exec_stage_timeout_ms = 3600 * 1000;
+	conf->exec_checkout_timeout_ms = 30 * 60 * 1000;
 	conf->exec_log_bytes = 10 * 1024 * 1024;
 
 	memset(&p, 0, sizeof p);
@@ -1226,6 +1320,7 @@ conf_load(const char *path, char **cause)
 	if (conf->exec_path == NULL)
 		conf->exec_path = xstrdup("/usr/local/sbin:/usr/local/bin:"
 		    "/usr/sbin:/usr/bin:/sbin:/bin");
+	conf_registries_check(&p);
 	if (conf->api_tokens_file != NULL && p.nerrors == 0)
 		conf_load_tokens(&p);
 	if (p.nerrors == 0)
@@ -1302,6 +1397,9 @@ conf_free(struct conf *conf)
 		free(conf->registries[i].host);
 		free(conf->registries[i].username);
 		freezero_str(conf->registries[i].password);
+		free(conf->registries[i].docker_config);
+		conf_strings_free(conf->registries[i].projects,
+		    conf->registries[i].nprojects, 0);
 	}
 	free(conf->registries);
 	for (i = 0; i < conf->nprojects; i++)

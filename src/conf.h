@@ -94,11 +94,18 @@ struct conf_status {
 	char	*context;		/* prefix, default "ferry" */
 };
 
-/* Credentials for a registry the stages push to and pull from. */
+/*
+ * Credentials for a registry the stages push to and pull from, and the
+ * registry watch uses. With docker_config, username and password are its
+ * entry for host, read when the configuration is loaded.
+ */
 struct conf_registry {
 	char	*host;			/* host[:port] */
 	char	*username;
 	char	*password;		/* from password_file; wiped on free */
+	char	*docker_config;		/* a Docker config.json, or NULL */
+	char	**projects;		/* whose runs get it; none: all */
+	size_t	  nprojects;
 	int	 insecure;		/* plain http */
 	int	 max_requests;		/* at once, by the watch; 0: 4 */
 };
@@ -214,6 +221,7 @@ struct conf {
 	int			 exec_concurrency;	/* runs at once, all */
 	int64_t			 exec_grace_ms;
 	int64_t			 exec_stage_timeout_ms;
+	int64_t			 exec_checkout_timeout_ms;
 	size_t			 exec_log_bytes;	/* per stage log */
 	char			*exec_path;		/* PATH of stages */
 	char			*exec_ferry;		/* the ferry binary */
@@ -257,6 +265,8 @@ const struct conf_registry_hook *conf_registry_hook_find(const struct conf *,
 		     const char *);
 const struct conf_registry *conf_registry_find(const struct conf *,
 		     const char *);
+int	 conf_registry_for_project(const struct conf_registry *,
+	    const char *);
 int		 conf_policy_spec(const struct conf_policy *,
 		     struct policy_spec *);
 const struct conf_channel *conf_channel_find(const struct conf *,

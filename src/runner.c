@@ -53,7 +53,6 @@
 #include "xmalloc.h"
 
 #define RUNNER_OUTPUT_MAX	(64 * 1024)	/* $FERRY_OUTPUT file */
-#define RUNNER_CHECKOUT_MS	(30 * 60 * 1000)
 
 /* A growing NULL-terminated array of "NAME=value" strings. */
 struct runner_env {
@@ -84,6 +83,7 @@ struct runner_run {
 	int			 canceled;
 	int			 failed;
 	int64_t			 stage_timeout_ms;
+	int64_t			 checkout_timeout_ms;
 	int64_t			 grace_ms;
 	size_t			 log_bytes;
 	int			 keep_failed;
@@ -112,7 +112,94 @@ static void	runner_finish(struct runner_run *, const char *,
 
 static void	runner_remove_tree(const char *);
 
-/* Remove every "<work>.stale.*" folder beside work. */
+/*
+ * A run's folder in executor.work_dir is "<run>.<attempt>"; one that
+ * keep_failed_worktrees kept holds this file. A folder being swept is
+ * first renamed "<run>.<attempt>.stale".
+ */
+#define RUNNER_KEPT	".ferry-kept"
+
+/*
+ * Whether name is "<digits>.<digits>" (a run's folder, 0) or that with
+ * ".stale" after it (a folder an earlier sweep had begun to remove, 1).
+ * Anything else (-1) is not ferry's to touch.
+ */
+static int
+runner_work_name(const char *name)
+{
+	const char	*p = name;
+	int		 i;
+
+	for (i = 0; i < 2; i++) {
+		if (!isdigit((unsigned char)*p))
+			return (-1);
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (i == 0 && *p++ != '.')
+			return (-1);
+	}
+	if (*p == '\0')
+		return (0);
+	return (strcmp(p, ".stale") == 0 ? 1 : -1);
+}
+
+/*
+ * Sweep what an earlier ferryd left in work: the folders of its runs
+ * (nothing runs yet, so they are stale) unless kept for debugging, and
+ * the halves of an interrupted sweep. Only ferry's own names are
+ * touched: the folder itself may be shared, or a mount point (a tmpfs),
+ * so neither it nor anything else in it is removed. Each folder is
+ * renamed first, so a run started at once never meets it, and removed by
+ * a child.
+ */
+static void
+runner_sweep_work(const char *work)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 sb;
+	char		*path, *kept, *stale;
+	int		 kind;
+
+	if ((d = opendir(work)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if ((kind = runner_work_name(de->d_name)) == -1)
+			continue;
+		xasprintf(&path, "%s/%s", work, de->d_name);
+		if (lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (kind == 0) {
+			xasprintf(&kept, "%s/" RUNNER_KEPT, path);
+			if (access(kept, F_OK) == 0) {
+				free(kept);
+				free(path);
+				continue;
+			}
+			free(kept);
+			xasprintf(&stale, "%s.stale", path);
+			if (rename(path, stale) != 0) {
+				log_warn("runner: rename %s", path);
+				free(stale);
+				free(path);
+				continue;
+			}
+			free(path);
+			path = stale;
+		}
+		log_info("runner: removing stale %s", path);
+		runner_remove_tree(path);
+		free(path);
+	}
+	closedir(d);
+}
+
+/*
+ * Remove every "<work>.stale.*" folder beside work: an earlier ferryd
+ * moved the whole work folder aside at start-up.
+ */
 static void
 runner_sweep_stale(const char *work)
 {
@@ -142,29 +229,22 @@ runner_sweep_stale(const char *work)
 }
 
 /*
- * A new runner. Nothing runs yet, so worktrees left by an earlier ferryd
- * are stale: their folder is moved aside at once and removed by a child.
+ * A new runner. Nothing runs yet, so run folders left by an earlier
+ * ferryd are stale: they are swept (see runner_sweep_work).
  */
 struct runner *
 runner_new(struct event_base *base, struct store *store,
     const struct conf *conf)
 {
 	struct runner	*r;
-	char		*work, *old;
 
 	r = xcalloc(1, sizeof *r);
 	r->base = base;
 	r->store = store;
 	r->conf = conf;
 	LIST_INIT(&r->runs);
-	work = xstrdup(conf->exec_work_dir);
-	xasprintf(&old, "%s.stale.%lld", conf->exec_work_dir,
-	    (long long)now_ms());
-	rename(work, old);
-	free(old);
-	/* This one, and any an interrupted earlier sweep left behind. */
-	runner_sweep_stale(work);
-	free(work);
+	runner_sweep_work(conf->exec_work_dir);
+	runner_sweep_stale(conf->exec_work_dir);
 	return (r);
 }
 
@@ -367,8 +447,9 @@ static void
 runner_finish(struct runner_run *run, const char *state, const char *error)
 {
 	struct runner	*r = run->runner;
-	char		*auth;
+	char		*auth, *kept;
 	size_t		 i;
+	int		 fd;
 
 	/* Stages never reached are skipped. */
 	if (run->pipeline != NULL) {
@@ -388,9 +469,16 @@ runner_finish(struct runner_run *run, const char *state, const char *error)
 	    error != NULL ? ": " : "", error != NULL ? error : "");
 	if (strcmp(state, "success") == 0 || !run->keep_failed)
 		runner_cleanup(run);
-	else
+	else {
+		/* So a restart's sweep leaves it for the person debugging. */
+		xasprintf(&kept, "%s/" RUNNER_KEPT, run->workdir);
+		if ((fd = open(kept, O_WRONLY | O_CREAT | O_CLOEXEC,
+		    0600)) != -1)
+			close(fd);
+		free(kept);
 		log_info("run %lld: worktree kept in %s", (long long)run->id,
 		    run->worktree);
+	}
 	runner_run_free(run);
 	runner_kick(r);
 }
@@ -710,6 +798,7 @@ runner_checkout_done(struct exec_job *job, int status, int timed_out,
 {
 	struct runner_run	*run = arg;
 	struct runner		*r = run->runner;
+	char			 msg[128];
 	int			 werf;
 
 	run->job = NULL;
@@ -721,12 +810,17 @@ runner_checkout_done(struct exec_job *job, int status, int timed_out,
 		return;
 	}
 	if (status != 0 || runner_checkout_result(run, &werf) != 0) {
-		if (timed_out)
-			runner_note(run, "checkout", "checkout timed out");
 		runner_stage_set(run, 0, "checkout", "failed",
 		    status);
-		runner_finish(run, "failed", "checkout failed; see the "
-		    "checkout log");
+		if (timed_out) {
+			snprintf(msg, sizeof msg, "checkout timed out after "
+			    "%lld s (executor.checkout_timeout)",
+			    (long long)(run->checkout_timeout_ms / 1000));
+			runner_note(run, "checkout", msg);
+			runner_finish(run, "failed", msg);
+		} else
+			runner_finish(run, "failed", "checkout failed; see "
+			    "the checkout log");
 		return;
 	}
 	runner_stage_set(run, 0, "checkout", "success", 0);
@@ -788,6 +882,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	run->kind = xstrdup(json_string_value(json_object_get(row, "kind")));
 	run->manual = json_integer_value(json_object_get(row, "manual")) != 0;
 	run->stage_timeout_ms = conf->exec_stage_timeout_ms;
+	run->checkout_timeout_ms = conf->exec_checkout_timeout_ms;
 	run->grace_ms = conf->exec_grace_ms;
 	run->log_bytes = conf->exec_log_bytes;
 	run->keep_failed = conf->exec_keep_failed;
@@ -856,7 +951,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	}
 	free(s);
 
-	if (conf->nregistries > 0 && runner_registry_env(run, conf) != 0) {
+	if (runner_registry_env(run, conf) != 0) {
 		runner_finish(run, "failed", "cannot write the registry "
 		    "credentials for the run");
 		return;
@@ -922,7 +1017,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	spec.cwd = conf->state_dir;
 	spec.log_path = log;
 	spec.log_max = run->log_bytes;
-	spec.timeout_ms = RUNNER_CHECKOUT_MS;
+	spec.timeout_ms = run->checkout_timeout_ms;
 	spec.grace_ms = run->grace_ms;
 	runner_stage_set(run, 0, "checkout", "running", -1);
 	run->stage = "checkout";
@@ -941,7 +1036,9 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 /*
  * The server's registries for the stages: an auth file in the run's work
  * folder (mode 0600; `ferry build`, `ferry bundle` and buildah read it) and
- * the list of plain-http hosts. Passwords never reach an environment.
+ * the list of plain-http hosts. Passwords never reach an environment. A
+ * run gets only the registries for its project (registries[].projects);
+ * with none, no file and no variables.
  */
 static int
 runner_registry_env(struct runner_run *run, const struct conf *conf)
@@ -950,13 +1047,17 @@ runner_registry_env(struct runner_run *run, const struct conf *conf)
 	struct buf			 b, insecure;
 	char				*path, *plain, *b64;
 	size_t				 i;
-	int				 fd, rc = -1, first = 1;
+	int				 fd, rc = -1, first = 1, n = 0;
 
 	buf_init(&b);
 	buf_init(&insecure);
 	buf_addstr(&b, "{\"auths\":{");
 	for (i = 0; i < conf->nregistries; i++) {
 		rg = &conf->registries[i];
+		/* Another project's registry password is not this run's. */
+		if (!conf_registry_for_project(rg, run->project))
+			continue;
+		n++;
 		if (rg->insecure) {
 			if (insecure.len > 0)
 				buf_addstr(&insecure, ",");
@@ -977,6 +1078,10 @@ runner_registry_env(struct runner_run *run, const struct conf *conf)
 		freezero_str(b64);
 	}
 	buf_addstr(&b, "}}\n");
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
 	xasprintf(&path, "%s/registry-auth.json", run->workdir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd != -1 && write(fd, b.data, b.len) == (ssize_t)b.len)
@@ -991,10 +1096,11 @@ runner_registry_env(struct runner_run *run, const struct conf *conf)
 		    insecure.len > 0 ? insecure.data : "");
 	} else
 		unlink(path);
+	free(path);
+out:
 	explicit_bzero(b.data, b.len);
 	buf_free(&b);
 	buf_free(&insecure);
-	free(path);
 	return (rc);
 }
 

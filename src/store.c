@@ -49,8 +49,16 @@ static const char *store_sql[STMT_MAX] = {
 	[STMT_DELIVERY_ADD] = "INSERT OR IGNORE INTO deliveries "
 	    "(project, delivery, provider, event, received_at) "
 	    "VALUES (?, ?, ?, ?, ?)",
-	[STMT_RUN_FIND] = "SELECT id FROM runs WHERE project = ? AND "
-	    "ref = ? AND sha = ? AND manual = 0 ORDER BY id LIMIT 1",
+	/*
+	 * ?4 is 1 when ?3 is a commit id of 7 or more hex digits: then
+	 * one id being a prefix of the other is the same commit (Bitbucket
+	 * Cloud names a merge commit by 12 digits, a push by 40).
+	 */
+	[STMT_RUN_FIND] = "SELECT id, sha FROM runs WHERE project = ?1 AND "
+	    "ref = ?2 AND manual = 0 AND (sha = ?3 OR (?4 AND "
+	    "length(sha) >= 7 AND (substr(sha, 1, length(?3)) = ?3 OR "
+	    "substr(?3, 1, length(sha)) = sha))) "
+	    "ORDER BY sha = ?3 DESC, id LIMIT 1",
 	[STMT_RUN_ADD] = "INSERT INTO runs (project, ref, sha, kind, state, "
 	    "delivery, event, created_at, updated_at) "
 	    "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
@@ -463,28 +471,38 @@ store_delivery_add(struct store *st, const char *project, const char *delivery,
 
 /*
  * The automatic run of (project, ref, sha): its id, 0 if there is none,
- * -1 on error.
+ * -1 on error. An abbreviated commit id (7 or more hex digits) finds the
+ * run of the full one and the other way round; a run found by a longer
+ * id than its own keeps the longer one, so it checks out what the forge
+ * named in full.
  */
 int64_t
 store_run_find(struct store *st, const char *project, const char *ref,
     const char *sha)
 {
 	sqlite3_stmt	*s = st->stmt[STMT_RUN_FIND];
+	const char	*had;
 	int64_t		 id = 0;
-	int		 rc;
+	int		 rc, longer = 0;
 
 	store_bind_text(s, 1, project);
 	store_bind_text(s, 2, ref);
 	store_bind_text(s, 3, sha);
+	sqlite3_bind_int(s, 4, sha_is_valid(sha));
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		id = sqlite3_column_int64(s, 0);
+		had = (const char *)sqlite3_column_text(s, 1);
+		longer = had != NULL && strlen(had) < strlen(sha);
+	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		store_log_error(st, "find run");
 		return (-1);
 	}
+	if (longer && store_run_set_sha(st, id, sha) != 0)
+		return (-1);
 	return (id);
 }
 

@@ -31,6 +31,7 @@ test_expect 'setup' '
 	projects:
 	  - {name: shop, repo: https://github.com/acme/shop.git, provider: github, secret_file: secret}
 	  - {name: keep, repo: https://github.com/acme/keep.git, provider: github, secret_file: secret, supersede: false}
+	  - {name: bb, repo: https://bitbucket.org/brydzewski/foo.git, provider: bitbucket, secret_file: secret}
 	EOF
 	start_daemon
 '
@@ -104,6 +105,54 @@ test_expect 'without a delivery id the body hash stands in' '
 	expect_code 202 && jq -e ".delivery | startswith(\"sha256:\")" body &&
 	post /hooks/shop payload.json -H "X-GitHub-Event: push" -H "X-Hub-Signature-256: $s" &&
 	expect_code 200 && jq -e ".duplicate == true" body
+'
+
+# Bitbucket Cloud names a merge commit by 12 hex digits and a push by 40.
+# The corpus payloads are read here, at run time; jq points a push at the
+# merge commit (or a merge at a pushed commit) and at a branch.
+BBC=$T_CORPUS/bitbucket-cloud
+# bb_push BRANCH SHA, bb_merge BRANCH SHA: a payload on stdout.
+bb_push() {
+	jq --arg b "$1" --arg h "$2" '.push.changes[0].new.name = $b | .push.changes[0].new.target.hash = $h' "$BBC/repo_push-2.json"
+}
+bb_merge() {
+	jq --arg b "$1" --arg h "$2" '.pullrequest.destination.branch.name = $b | .pullrequest.merge_commit.hash = $h' "$BBC/pullrequest-2.json"
+}
+# bb_send EVENT-KEY DELIVERY: the payload on stdin, signed.
+bb_send() {
+	cat >payload.json &&
+	s=$(sign s3cret payload.json) &&
+	post /hooks/bb payload.json -H "X-Event-Key: $1" -H "X-Request-UUID: $2" -H "X-Hub-Signature: $s"
+}
+run_sha() { api "/api/v1/runs/$1" && jq -r .sha body; }
+
+test_expect 'Bitbucket: the corpus merge names its commit by 12 digits' '
+	test "$(jq -r .pullrequest.merge_commit.hash "$BBC/pullrequest-2.json")" = 4f8f6de9d0ff &&
+	bb_send pullrequest:fulfilled bb-0 <"$BBC/pullrequest-2.json" && expect_code 202 &&
+	jq -e ".events[0].kind == \"merge\" and .events[0].sha == \"4f8f6de9d0ff\"" body &&
+	jq ".runs[0]" body >run_bb0
+'
+
+test_expect 'Bitbucket: a push of that commit in full is the same run, now with the full id' '
+	full=4f8f6de9d0ff$(printf %028d 7) &&
+	bb_push master $full | bb_send repo:push bb-1 && expect_code 202 &&
+	test "$(jq ".runs[0]" body)" = "$(cat run_bb0)" &&
+	test "$(run_sha $(cat run_bb0))" = "$full"
+'
+
+test_expect 'Bitbucket: push then merge of one commit make one run' '
+	full=$(printf %040d 1 | tr 0 e) &&
+	bb_push dev $full | bb_send repo:push bb-2 && expect_code 202 && r1=$(jq ".runs[0]" body) &&
+	bb_merge dev $(echo $full | cut -c1-12) | bb_send pullrequest:fulfilled bb-3 && expect_code 202 &&
+	test "$(jq ".runs[0]" body)" = "$r1" && test "$(run_sha $r1)" = "$full"
+'
+
+test_expect 'Bitbucket: another commit or branch is another run, a 6-digit id is refused' '
+	bb_push dev $(printf %040d 2 | tr 0 e) | bb_send repo:push bb-4 && expect_code 202 &&
+	test "$(jq ".runs[0]" body)" != "$r1" &&
+	bb_merge other eeeeeeeeeeee | bb_send pullrequest:fulfilled bb-5 && expect_code 202 &&
+	test "$(jq ".runs[0]" body)" != "$r1" &&
+	bb_merge dev eeeeee | bb_send pullrequest:fulfilled bb-6 && expect_code 400
 '
 
 test_expect 'runs and their states survive a restart' '

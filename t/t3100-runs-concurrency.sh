@@ -44,7 +44,7 @@ test_expect 'setup' '
 	mkdir git && repo shop gate-a && repo tools &&
 	git -C shop push -q origin HEAD:refs/heads/other &&
 	echo s3cret >secret && chmod 600 secret &&
-	T_EXEC="{concurrency: 4}" write_config <<-EOF &&
+	T_EXEC="{concurrency: 4, keep_failed_worktrees: true}" write_config <<-EOF &&
 	projects:
 	  - {name: shop, repo: "file://$T_TRASH/git/shop.git", provider: github, secret_file: secret}
 	  - {name: tools, repo: "file://$T_TRASH/git/tools.git", provider: github, secret_file: secret}
@@ -83,7 +83,49 @@ test_expect 'SIGKILL during a run: interrupted, then run again after restart' '
 	grep "interrupted by a stop" ferryd.log &&
 	wait_run $id success &&
 	jq -e ".interruptions == 1 and .attempts == 2" body &&
-	grep "attempt after an interruption" "$T_TRASH/state/logs/$id/checkout.log"
+	grep "attempt after an interruption" "$T_TRASH/state/logs/$id/checkout.log" &&
+	echo $id >killed_run
+'
+
+test_expect 'the killed attempt'"'"'s folder was swept at the restart' '
+	W=$T_TRASH/state/work &&
+	wait_for "! test -e $W/$(cat killed_run).1 && ! test -e $W/$(cat killed_run).1.stale"
+'
+
+test_expect 'a restart sweeps stale run folders only' '
+	W=$T_TRASH/state/work &&
+	printf "stages:\n  - name: work\n    run: echo failing; exit 3\n" >shop/.ferry.yaml &&
+	(cd shop && $GIT commit -q -am fail && git push -q origin HEAD:refs/heads/bad) &&
+	f=$(deliver shop refs/heads/bad $(git -C shop rev-parse HEAD)) &&
+	wait_run $f failed &&
+	grep "run $f: worktree kept in $W/$f.1/src" ferryd.log &&
+	test -f $W/$f.1/src/.ferry.yaml &&
+	echo mine >$W/notes.txt && mkdir -p $W/cache/7.1 $W/77.x &&
+	mkdir -p $W/4242.1/src $W/4243.2.stale/src && echo old >$W/4242.1/src/file &&
+	stop_daemon && start_daemon &&
+	wait_for "! test -e $W/4242.1 && ! test -e $W/4242.1.stale && ! test -e $W/4243.2.stale" &&
+	grep "removing stale $W/4242.1.stale" ferryd.log &&
+	test -f $W/$f.1/src/.ferry.yaml &&
+	test "$(cat $W/notes.txt)" = mine && test -d $W/cache/7.1 && test -d $W/77.x
+'
+
+# A checkout that hangs (a stand-in for `ferry checkout` that sleeps) is
+# ended after executor.checkout_timeout.
+hang_ferry() {
+	printf '#!/bin/sh\nsleep 60\n' >hang-ferry && chmod +x hang-ferry
+}
+
+test_expect 'a checkout longer than executor.checkout_timeout fails the run' '
+	hang_ferry &&
+	T_EXEC="{concurrency: 4, checkout_timeout: 1s, kill_grace: 1s, ferry: $T_TRASH/hang-ferry}" write_config <<-EOF &&
+	projects:
+	  - {name: shop, repo: "file://$T_TRASH/git/shop.git", provider: github, secret_file: secret}
+	EOF
+	hup_daemon && grep "configuration reloaded" ferryd.log &&
+	t=$(deliver shop refs/heads/slow $(git -C shop rev-parse HEAD)) &&
+	wait_run $t failed &&
+	jq -e ".error == \"checkout timed out after 1 s (executor.checkout_timeout)\"" body &&
+	grep "checkout timed out after 1 s" "$T_TRASH/state/logs/$t/checkout.log"
 '
 
 test_expect 'stop' '

@@ -112,6 +112,8 @@ test_good(void)
 	    &why), "tag nightly does not");
 	ok(conf_project_triggers(pr, GITEVENT_MERGE, "refs/heads/main", &why),
 	    "merge into main triggers");
+	ok(conf->exec_checkout_timeout_ms == 30 * 60 * 1000,
+	    "checkout_timeout is 30m by default");
 	ok(conf->nwarnings == 0, "no warnings");
 	conf_free(conf);
 	free(path);
@@ -241,6 +243,111 @@ test_example(void)
 	free(cause);
 	free(path);
 	unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+/* executor.checkout_timeout: a duration. */
+static void
+test_executor(void)
+{
+	struct conf	*conf;
+	char		*path, *cause = NULL;
+
+	path = write_tmp("ferry.yaml", "listen: 127.0.0.1:0\n"
+	    "executor: {checkout_timeout: 90s, stage_timeout: 2h}\n", 0600);
+	conf = conf_load(path, &cause);
+	ok(conf != NULL && conf->exec_checkout_timeout_ms == 90 * 1000 &&
+	    conf->exec_stage_timeout_ms == 2 * 3600 * 1000,
+	    "executor.checkout_timeout: 90s");
+	if (conf == NULL)
+		printf("#   %s\n", cause);
+	conf_free(conf);
+	free(cause);
+	free(path);
+	expect_error("listen: 127.0.0.1:0\nexecutor:\n  checkout_timeout: "
+	    "soon\n", "ferry.yaml:3:21: checkout_timeout: expected a duration",
+	    "a checkout_timeout that is no duration, with its position");
+	expect_error("listen: 127.0.0.1:0\nexecutor: {checkout_timeout: 0}\n",
+	    "checkout_timeout: expected a duration",
+	    "a checkout_timeout of 0 is refused");
+	expect_error("listen: 127.0.0.1:0\nexecutor: {checkout_timeot: 1m}\n",
+	    "unknown executor key \"checkout_timeot\" (expected concurrency, "
+	    "stage_timeout, checkout_timeout,",
+	    "a misspelt executor key");
+}
+
+/* registries[]: projects (and the warning without), docker_config. */
+static void
+test_registries(void)
+{
+	struct conf			*conf;
+	const struct conf_registry	*rg;
+	char				*path, *t, *cause = NULL;
+	const char			*projects = "projects:\n"
+	    "  - {name: a, repo: r, provider: github, secret: x}\n"
+	    "  - {name: b, repo: r, provider: github, secret: x}\n";
+
+	free(write_tmp("regpw", "pw\n", 0600));
+	/* "user:s3cret" */
+	free(write_tmp("docker.json", "{\"auths\": {\"https://reg.example:5000"
+	    "/v1/\": {\"auth\": \"dXNlcjpzM2NyZXQ=\"}}}\n", 0600));
+	xasprintf(&t, "listen: 127.0.0.1:0\nregistries:\n"
+	    "  - {host: one.example, username: u, password_file: regpw, "
+	    "projects: [a]}\n"
+	    "  - {host: reg.example:5000, docker_config: docker.json}\n"
+	    "  - {host: open.example, insecure: true}\n%s", projects);
+	path = write_tmp("ferry.yaml", t, 0600);
+	free(t);
+	conf = conf_load(path, &cause);
+	ok(conf != NULL, "registries with projects and docker_config load");
+	if (conf == NULL) {
+		printf("#   %s\n", cause);
+		free(cause);
+		free(path);
+		return;
+	}
+	rg = conf_registry_find(conf, "one.example");
+	ok(rg != NULL && conf_registry_for_project(rg, "a") &&
+	    !conf_registry_for_project(rg, "b"), "projects: [a] is a's only");
+	rg = conf_registry_find(conf, "reg.example:5000");
+	ok(rg != NULL && rg->username != NULL && rg->password != NULL &&
+	    strcmp(rg->username, "user") == 0 &&
+	    strcmp(rg->password, "s3cret") == 0 &&
+	    conf_registry_for_project(rg, "b"),
+	    "docker_config: the credentials of its host's entry, for all");
+	ok(conf->nwarnings == 1 && strstr(conf->warnings[0],
+	    "registry reg.example:5000: the runs of all 2 projects get its "
+	    "credentials") != NULL,
+	    "credentials for every one of several projects warn, once");
+	if (conf->nwarnings > 0)
+		printf("#   %s\n", conf->warnings[0]);
+	conf_free(conf);
+	free(path);
+
+	xasprintf(&t, "listen: 127.0.0.1:0\nregistries:\n"
+	    "  - {host: one.example, username: u, password_file: regpw, "
+	    "projects: [a, c]}\n%s", projects);
+	expect_error(t, "registry one.example: projects: no project named "
+	    "\"c\"", "a registry for an unknown project is an error");
+	free(t);
+	expect_error("listen: 127.0.0.1:0\nregistries:\n"
+	    "  - {host: x.example, docker_config: docker.json}\n",
+	    "ferry.yaml:3:5: registry x.example: docker_config: ",
+	    "a docker_config without the host is an error");
+	expect_error("listen: 127.0.0.1:0\nregistries:\n"
+	    "  - {host: reg.example:5000, docker_config: docker.json, "
+	    "username: u, password_file: regpw}\n",
+	    "docker_config or username with password_file, not both",
+	    "docker_config and a username are an error");
+	expect_error("listen: 127.0.0.1:0\nregistries:\n"
+	    "  - {host: reg.example:5000, docker_config: nosuch.json}\n",
+	    "registry reg.example:5000: docker_config: ",
+	    "a missing docker_config is an error");
+	free(write_tmp("bad.json", "{\"auths\": {\"reg.example:5000\": "
+	    "{\"auth\": \"bm8tY29sb24=\"}}}\n", 0600));
+	expect_error("listen: 127.0.0.1:0\nregistries:\n"
+	    "  - {host: reg.example:5000, docker_config: bad.json}\n",
+	    "malformed auth for reg.example:5000",
+	    "an auth without a colon is an error");
 }
 
 #define ENV_HEAD "listen: 127.0.0.1:0\nenvironments:\n  - name: prod\n"
@@ -380,6 +487,8 @@ main(void)
 	test_errors();
 	test_credentials_and_warnings();
 	test_example();
+	test_executor();
+	test_registries();
 	test_environments();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
