@@ -415,7 +415,15 @@ test_expect 'a restart neither redeploys nor misses anything' '
 test_expect 'pause holds automatic deployment; resume lets it go' '
 	$FERRY -s "$T_SOCK" pause flaky &&
 	$FERRY -s "$T_SOCK" environments >envs && grep "^flaky *paused" envs &&
+	lines=$(wc -l <flaky.out) &&
+	$FERRY bundle publish --insecure --repo "$REG/acme/shop" --tag 1.3.0 --git-dir shop.git --commit refs/heads/main >pub &&
+	$FERRY -s "$T_SOCK" check flaky &&
+	wait_release flaky 1.3.0 detected &&
+	jq -e ".reason | test(\"automatic deployment is paused\")" release &&
+	test "$(wc -l <flaky.out)" = "$lines" &&
 	$FERRY -s "$T_SOCK" resume flaky &&
+	wait_release flaky 1.3.0 deployed &&
+	test "$(wc -l <flaky.out)" = $((lines + 1)) && test "$(tail -n 1 flaky.out)" = 1.3.0 &&
 	$FERRY -s "$T_SOCK" environments >envs && ! grep "^flaky *paused" envs
 '
 
