@@ -469,8 +469,6 @@ release_may_deploy(const struct conf *conf, const struct conf_environment *env,
 {
 	if (!env->manual)
 		return (1);
-	if (who == NULL)
-		return (0);
 	return (conf_identity_in(conf, env->deployers, env->ndeployers, who));
 }
 
@@ -531,7 +529,9 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 			release_set(m, row, "detected", reason);
 			goto out;
 		}
-		by = json_string_value(json_object_get(row, "requested_by"));
+		if ((by = json_string_value(json_object_get(row,
+		    "requested_by"))) == NULL)
+			by = "an unknown identity";
 		if (strcmp(source, "watch") != 0 && !env->manual)
 			release_set(m, row, "approved", "requested by an "
 			    "operator");
