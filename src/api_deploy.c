@@ -202,10 +202,10 @@ static void
 api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
     const char *env, const char *action)
 {
-	const char	*version = NULL;
-	char		*cause = NULL, *who;
+	const char	*version = NULL, *state;
+	char		*cause = NULL, *who, *detail = NULL;
 	int64_t		 id = 0, rc = 0;
-	json_t		*o;
+	json_t		*o, *rel;
 
 	if (strcmp(httpd_req_method(req), "POST") != 0) {
 		httpd_reply_error(req, 405, "use POST");
@@ -253,10 +253,20 @@ api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
 	if (rc == 0 && (strcmp(action, "pause") == 0 ||
 	    strcmp(action, "resume") == 0))
 		log_info("environment %s: %s by %s", env, action, who);
+	/*
+	 * Accepted is not done: the state says whether the release is on
+	 * its way or waits (for approvals, acceptance, its digest).
+	 */
+	rel = id > 0 ? store_release_get(ad->store, id) : NULL;
+	state = json_string_value(json_object_get(rel, "state"));
+	if (state != NULL && strcmp(state, "awaiting-approval") == 0)
+		xasprintf(&detail, "%s (awaiting-approval)", version != NULL ?
+		    version : json_string_value(json_object_get(rel, "tag")));
 	if (strcmp(action, "check") != 0)
 		store_audit_add(ad->store, who, "api", action, env, rc == 0 ?
-		    "ok" : "refused", rc == 0 ? version : cause,
-		    httpd_req_peer(req));
+		    "ok" : "refused", rc != 0 ? cause : detail != NULL ?
+		    detail : version, httpd_req_peer(req));
+	free(detail);
 	free(who);
 	json_decref(o);
 	if (rc != 0) {
@@ -264,10 +274,13 @@ api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
 		free(cause);
 		return;
 	}
-	if (id > 0)
-		httpd_reply_json(req, 202, json_pack("{s:I}", "release",
-		    (json_int_t)id));
-	else
+	if (id > 0) {
+		httpd_reply_json(req, 202, json_pack("{s:I, s:s, s:O}",
+		    "release", (json_int_t)id, "state", state != NULL ? state :
+		    "detected", "reason", json_is_string(json_object_get(rel,
+		    "reason")) ? json_object_get(rel, "reason") : json_null()));
+		json_decref(rel);
+	} else
 		httpd_reply_json(req, 200, json_pack("{s:s, s:s}",
 		    "environment", env, "done", action));
 }

@@ -1325,6 +1325,8 @@ conf_load(const char *path, char **cause)
 		conf_load_tokens(&p);
 	if (p.nerrors == 0)
 		conf_chat_finish(&p);
+	if (p.nerrors == 0)
+		conf_environments_finish(&p);
 	if (p.nerrors != 0) {
 		*cause = p.errors;
 		conf_free(conf);

@@ -542,6 +542,56 @@ conf_environments_free(struct conf *conf)
 	free(conf->registry_hooks);
 }
 
+/* Is approver (an identity or person:NAME) a person with git names? */
+static int
+conf_approver_has_git(const struct conf *conf, const char *approver)
+{
+	const struct conf_person	*pe = NULL;
+	size_t				 i;
+
+	if (strncmp(approver, "person:", 7) == 0) {
+		for (i = 0; i < conf->npeople; i++)
+			if (strcmp(conf->people[i].name, approver + 7) == 0)
+				pe = &conf->people[i];
+	} else
+		pe = conf_person_of(conf, approver);
+	return (pe != NULL && pe->ngit > 0);
+}
+
+/*
+ * After the whole file (people: may come after environments:): where the
+ * pusher of a commit may not approve its release, an approver that ferry
+ * cannot match to git names is refused on every artifact a run built.
+ */
+void
+conf_environments_finish(struct conf_parse *p)
+{
+	const struct conf_environment	*env;
+	size_t				 i, j;
+
+	for (i = 0; i < p->conf->nenvironments; i++) {
+		env = &p->conf->environments[i];
+		if (!env->manual || env->self_approval)
+			continue;
+		if (env->napprovers == 0)
+			conf_warning(p->conf, "%s: environment %s: with "
+			    "self_approval: false, an approval by an identity "
+			    "not mapped under people: (with git names) is "
+			    "refused for an artifact a run built; list "
+			    "approvers and map them", p->file, env->name);
+		for (j = 0; j < env->napprovers; j++) {
+			if (conf_approver_has_git(p->conf, env->approvers[j]))
+				continue;
+			conf_warning(p->conf, "%s: environment %s: approver "
+			    "%s is not mapped under people: with git names; "
+			    "with self_approval: false its approvals of an "
+			    "artifact a run built are refused (ferry cannot "
+			    "tell whether it pushed the commit)", p->file,
+			    env->name, env->approvers[j]);
+		}
+	}
+}
+
 const struct conf_environment *
 conf_environment_find(const struct conf *conf, const char *name)
 {

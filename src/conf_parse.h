@@ -65,6 +65,7 @@ int		 conf_git_credentials(struct conf_parse *, yaml_node_t *,
 int		 conf_environments(struct conf_parse *, yaml_node_t *);
 int		 conf_registry_hooks(struct conf_parse *, yaml_node_t *);
 void		 conf_environments_free(struct conf *);
+void		 conf_environments_finish(struct conf_parse *);
 
 /* conf_chat.c */
 struct conf_notify;

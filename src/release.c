@@ -458,6 +458,21 @@ release_start(struct release_mgr *m, const struct conf_environment *env,
 }
 
 /*
+ * May who deploy to env, or roll it back, without approvals? In an
+ * environment that needs approvals only its deployers may: anyone else's
+ * request is a release like the watch's, which waits for the approvals.
+ * Chat refuses non-deployers outright; the API asks for approvals.
+ */
+static int
+release_may_deploy(const struct conf *conf, const struct conf_environment *env,
+    const char *who)
+{
+	if (!env->manual)
+		return (1);
+	return (conf_identity_in(conf, env->deployers, env->ndeployers, who));
+}
+
+/*
  * Take env's newest release that is still on its way in one step further,
  * as far as it can go now.
  */
@@ -465,7 +480,7 @@ static void
 release_eval(struct release_mgr *m, const struct conf_environment *env)
 {
 	json_t		*rows, *row;
-	const char	*state, *digest, *source;
+	const char	*state, *digest, *source, *by;
 	char		 reason[256];
 	int64_t		 deadline, now, id;
 	int		 acc, n, needed;
@@ -505,7 +520,8 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 		/* A rollback goes back to what was deployed before. */
 		if (env->require_acceptance &&
 		    strcmp(source, "rollback") != 0 &&
-		    (acc = store_acceptance_result(m->store, digest)) != 1) {
+		    (acc = store_acceptance_result(m->store,
+		    env->repository, digest)) != 1) {
 			snprintf(reason, sizeof reason, acc == 0 ?
 			    "acceptance failed for %s; it is not deployed to "
 			    "%s" : "waiting for %s to pass acceptance",
@@ -513,17 +529,32 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 			release_set(m, row, "detected", reason);
 			goto out;
 		}
-		if (strcmp(source, "watch") != 0)
+		if ((by = json_string_value(json_object_get(row,
+		    "requested_by"))) == NULL)
+			by = "an unknown identity";
+		if (strcmp(source, "watch") != 0 && !env->manual)
 			release_set(m, row, "approved", "requested by an "
 			    "operator");
-		else if (env->manual) {
+		else if (strcmp(source, "watch") != 0 &&
+		    release_may_deploy(m->conf, env, by)) {
+			snprintf(reason, sizeof reason, "requested by %s, a "
+			    "deployer of %s", by, env->name);
+			release_set(m, row, "approved", reason);
+		} else if (env->manual) {
 			now = now_ms();
 			store_release_set_deadline(m->store, id, now +
 			    env->deadline_ms);
 			json_object_set_new(row, "deadline",
 			    json_integer(now + env->deadline_ms));
-			snprintf(reason, sizeof reason, "%d approval%s needed",
-			    env->approvals, env->approvals == 1 ? "" : "s");
+			if (strcmp(source, "watch") == 0)
+				snprintf(reason, sizeof reason, "%d approval%s "
+				    "needed", env->approvals, env->approvals ==
+				    1 ? "" : "s");
+			else
+				snprintf(reason, sizeof reason, "requested by "
+				    "%s, not a deployer of %s: %d approval%s "
+				    "needed", by, env->name, env->approvals,
+				    env->approvals == 1 ? "" : "s");
 			release_set(m, row, "awaiting-approval", reason);
 		} else if (release_paused(m, env->name)) {
 			release_set(m, row, "detected", "automatic "
@@ -666,25 +697,40 @@ release_same_person(const struct conf *conf, json_t *row, const char *who)
 }
 
 /*
- * Is who the person who pushed the commit the release's artifact was built
- * from? Known only through people: (their git names and identities).
+ * Did who push the commit the release's artifact was built from? The
+ * pushers are the senders of the webhooks of the runs that recorded the
+ * artifact (in the release's repository); who is matched to them only
+ * through people: (a person's identities and git names). Returns 1 yes,
+ * 0 no (or no pusher recorded: published by hand), -1 when it cannot be
+ * told: a pusher is recorded but who has no git names under people:.
  */
 static int
 release_pusher_is(struct release_mgr *m, json_t *row, const char *who)
 {
 	const struct conf_person	*pe;
-	char				*sender;
-	size_t				 i;
+	json_t				*senders, *v;
+	size_t				 i, j;
 	int				 is = 0;
 
-	if ((pe = conf_person_of(m->conf, who)) == NULL)
-		return (0);
-	sender = store_artifact_sender(m->store, json_string_value(
+	senders = store_artifact_senders(m->store, json_string_value(
+	    json_object_get(row, "repository")), json_string_value(
 	    json_object_get(row, "digest")));
-	for (i = 0; sender != NULL && i < pe->ngit; i++)
-		if (strcmp(pe->git[i], sender) == 0)
-			is = 1;
-	free(sender);
+	if (senders == NULL)
+		return (-1);	/* the store failed: do not guess */
+	if (json_array_size(senders) == 0) {
+		json_decref(senders);
+		return (0);
+	}
+	if ((pe = conf_person_of(m->conf, who)) == NULL || pe->ngit == 0) {
+		json_decref(senders);
+		return (-1);
+	}
+	json_array_foreach(senders, i, v) {
+		for (j = 0; j < pe->ngit; j++)
+			if (strcmp(pe->git[j], json_string_value(v)) == 0)
+				is = 1;
+	}
+	json_decref(senders);
 	return (is);
 }
 
@@ -714,7 +760,7 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 	const char			*state, *same;
 	char				 reason[256];
 	int64_t				 deadline;
-	int				 rc;
+	int				 rc, pushed;
 
 	if ((row = store_release_get(m->store, id)) == NULL) {
 		xasprintf(cause, "no release %lld", (long long)id);
@@ -758,10 +804,17 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 		json_decref(row);
 		return (RELEASE_E_FORBIDDEN);
 	}
-	if (approve && !env->self_approval && release_pusher_is(m, row,
-	    who)) {
-		xasprintf(cause, "%s pushed the commit of release %lld; "
-		    "someone else must approve it", who, (long long)id);
+	if (approve && !env->self_approval &&
+	    (pushed = release_pusher_is(m, row, who)) != 0) {
+		if (pushed == 1)
+			xasprintf(cause, "%s pushed the commit of release "
+			    "%lld; someone else must approve it", who,
+			    (long long)id);
+		else
+			xasprintf(cause, "cannot tell whether %s pushed this "
+			    "commit; map it under people: (with its git "
+			    "names), or set self_approval: true on %s", who,
+			    env->name);
 		json_decref(row);
 		return (RELEASE_E_FORBIDDEN);
 	}
@@ -798,8 +851,10 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 
 /*
  * Deploy tag of env's repository, asked by an operator. The digest comes
- * from what the watch saw, or the watch looks it up. Returns the new
- * release's id, or a RELEASE_E_* with *cause.
+ * from what the watch saw, or the watch looks it up. In an environment
+ * that needs approvals the release waits for them unless who is one of its
+ * deployers (release_may_deploy). Returns the new release's id, or a
+ * RELEASE_E_* with *cause.
  */
 int64_t
 release_deploy(struct release_mgr *m, const char *envname, const char *tag,
@@ -833,6 +888,7 @@ release_deploy(struct release_mgr *m, const char *envname, const char *tag,
 	r.digest = known ? digest : "";
 	r.source = "manual";
 	r.state = "detected";
+	r.approvals_needed = env->manual ? env->approvals : 0;
 	r.reason = known ? NULL : "looking up the digest in the registry";
 	r.requested_by = who;
 	if ((id = store_release_add(m->store, &r)) <= 0) {
@@ -850,8 +906,9 @@ release_deploy(struct release_mgr *m, const char *envname, const char *tag,
 }
 
 /*
- * Deploy again the artifact that env ran before the current one. Returns
- * the new release's id, or a RELEASE_E_* with *cause.
+ * Deploy again the artifact that env ran before the current one, with
+ * approvals as for release_deploy. Returns the new release's id, or a
+ * RELEASE_E_* with *cause.
  */
 int64_t
 release_rollback(struct release_mgr *m, const char *envname, const char *who,
@@ -919,6 +976,7 @@ release_rollback(struct release_mgr *m, const char *envname, const char *who,
 	r.digest = json_string_value(json_object_get(row, "digest"));
 	r.source = "rollback";
 	r.state = "detected";
+	r.approvals_needed = env->manual ? env->approvals : 0;
 	r.requested_by = who;
 	r.rollback_of = json_integer_value(json_object_get(cur, "id"));
 	if ((id = store_release_add(m->store, &r)) <= 0) {

@@ -534,8 +534,20 @@ static void
 runner_output_cb(const char *key, const char *value, void *arg)
 {
 	struct runner_output_ctx	*ctx = arg;
-	char				 name[160];
+	char				 name[160], msg[200];
 
+	/*
+	 * The acceptance stage is judged, it does not name what is judged:
+	 * a bundle or image it wrote would be recorded as having passed.
+	 */
+	if (strcmp(ctx->stage, "acceptance") == 0 && (strcmp(key,
+	    "bundle") == 0 || strncmp(key, "image.", 6) == 0)) {
+		snprintf(msg, sizeof msg, "output %.100s ignored: the "
+		    "acceptance stage may not name release artifacts", key);
+		runner_note(ctx->run, ctx->stage, msg);
+		log_warnx("run %lld: %s", (long long)ctx->run->id, msg);
+		return;
+	}
 	runner_record_artifact(ctx->run, ctx->stage, key, value);
 	pipeline_output_env_name(key, name, sizeof name);
 	store_output_set(ctx->run->runner->store, ctx->run->id, ctx->stage,

@@ -109,14 +109,16 @@ int		 store_releases_supersede(struct store *, const char *,
 int		 store_approval_add(struct store *, int64_t, const char *,
 		     const char *, const char *, const char *);
 int		 store_approvals_count(struct store *, int64_t);
-int		 store_acceptance_result(struct store *, const char *);
+int		 store_acceptance_result(struct store *, const char *,
+		    const char *);
 struct json_t	*store_watch_get(struct store *, const char *);
 int		 store_watch_set(struct store *, const char *, const char *,
 		     const char *, int);
 int		 store_watch_pause(struct store *, const char *, int);
 int		 store_watch_tag_get(struct store *, const char *,
 		     const char *, char *, size_t, long long *);
-char		*store_artifact_sender(struct store *, const char *);
+struct json_t	*store_artifact_senders(struct store *, const char *,
+		    const char *);
 int		 store_audit_add(struct store *, const char *, const char *,
 		     const char *, const char *, const char *, const char *,
 		     const char *);

@@ -254,26 +254,31 @@ store_approvals_count(struct store *st, int64_t id)
 }
 
 /*
- * Has the artifact with this digest passed acceptance? A bundle carries
+ * Has the artifact repository@digest passed acceptance? A bundle carries
  * its own result; an image counts when a bundle of the same run passed.
+ * The artifact must have been recorded by that run in that repository: a
+ * digest alone would let any project's pipeline vouch for another's.
  * Returns 1 passed, 0 failed, -1 when nothing is known yet.
  */
 int
-store_acceptance_result(struct store *st, const char *digest)
+store_acceptance_result(struct store *st, const char *repository,
+    const char *digest)
 {
 	int64_t	passed, failed;
 
-	passed = store_int_query(st, "SELECT count(*) FROM acceptance c WHERE "
-	    "c.result = 'passed' AND (c.digest = ?1 OR c.digest IN (SELECT "
-	    "b.digest FROM artifacts a JOIN artifacts b ON b.run_id = "
-	    "a.run_id AND b.kind = 'bundle' WHERE a.digest = ?1))", "s",
-	    digest, NULL, NULL);
+	passed = store_int_query(st, "SELECT count(*) FROM acceptance c JOIN "
+	    "artifacts b ON b.run_id = c.run_id AND b.kind = 'bundle' AND "
+	    "b.digest = c.digest WHERE c.result = 'passed' AND EXISTS "
+	    "(SELECT 1 FROM artifacts a WHERE a.run_id = c.run_id AND "
+	    "a.repository = ?1 AND a.digest = ?2)", "ss", repository, digest,
+	    NULL);
 	if (passed > 0)
 		return (1);
-	failed = store_int_query(st, "SELECT count(*) FROM acceptance c WHERE "
-	    "c.digest = ?1 OR c.digest IN (SELECT b.digest FROM artifacts a "
-	    "JOIN artifacts b ON b.run_id = a.run_id AND b.kind = 'bundle' "
-	    "WHERE a.digest = ?1)", "s", digest, NULL, NULL);
+	failed = store_int_query(st, "SELECT count(*) FROM acceptance c JOIN "
+	    "artifacts b ON b.run_id = c.run_id AND b.kind = 'bundle' AND "
+	    "b.digest = c.digest WHERE EXISTS (SELECT 1 FROM artifacts a "
+	    "WHERE a.run_id = c.run_id AND a.repository = ?1 AND "
+	    "a.digest = ?2)", "ss", repository, digest, NULL);
 	return (failed > 0 ? 0 : -1);
 }
 
@@ -378,29 +383,44 @@ store_watch_tag_forget(struct store *st, const char *env, const char *tag)
 }
 
 /*
- * Who pushed the commit an artifact was built from: the sender of the
- * event of the run that published it (a bundle, or an image). A copy to
- * free, or NULL when ferry did not build it or the event has no sender.
+ * Who pushed the commits that artifact repository@digest was built from:
+ * the distinct senders of the webhooks of the runs that recorded it, as a
+ * JSON array of strings (empty when no run did, or none had a sender);
+ * NULL when the store fails. All of them, not the newest: another run that
+ * claims the same artifact must not hide its pusher.
  */
-char *
-store_artifact_sender(struct store *st, const char *digest)
+json_t *
+store_artifact_senders(struct store *st, const char *repository,
+    const char *digest)
 {
-	json_t	*rows, *ev;
-	char	*sender = NULL;
+	json_t	*rows, *row, *ev, *out, *v;
+	size_t	 i, j;
+	int	 dup;
 
-	rows = store_query_json(st, "SELECT r.event FROM artifacts a JOIN "
-	    "runs r ON r.id = a.run_id WHERE a.digest = ? ORDER BY a.id DESC "
-	    "LIMIT 1", "s", digest);
-	if (rows != NULL && json_array_size(rows) == 1 &&
-	    (ev = json_loads(json_string_value(json_object_get(
-	    json_array_get(rows, 0), "event")), 0, NULL)) != NULL) {
-		if (json_is_string(json_object_get(ev, "sender")))
-			sender = xstrdup(json_string_value(json_object_get(ev,
-			    "sender")));
+	rows = store_query_json(st, "SELECT DISTINCT r.event FROM artifacts a "
+	    "JOIN runs r ON r.id = a.run_id WHERE a.repository = ? AND "
+	    "a.digest = ?", "ss", repository, digest);
+	if (rows == NULL)
+		return (NULL);
+	out = json_array();
+	json_array_foreach(rows, i, row) {
+		ev = json_loads(json_string_value(json_object_get(row,
+		    "event")), 0, NULL);
+		if (ev == NULL)
+			continue;
+		v = json_object_get(ev, "sender");
+		if (json_is_string(v) && *json_string_value(v) != '\0') {
+			dup = 0;
+			for (j = 0; j < json_array_size(out); j++)
+				if (json_equal(json_array_get(out, j), v))
+					dup = 1;
+			if (!dup)
+				json_array_append(out, v);
+		}
 		json_decref(ev);
 	}
 	json_decref(rows);
-	return (sender);
+	return (out);
 }
 
 /* Record a decision or a refused attempt in the audit table. */

@@ -8,7 +8,8 @@
 # manual environment waits for approval, rollback, deploy by hand, a
 # restart redeploys nothing, polling without notifications, a failing
 # registry (fault-proxy, a stand-in for the failures only) causes no
-# duplicate deployment, and bad notifications are refused.
+# duplicate deployment, and bad notifications are refused. Neither another
+# project's pipeline nor an acceptance stage can vouch for an artifact.
 
 . "$T_SRCDIR/lib.sh"
 
@@ -117,6 +118,7 @@ test_expect 'setup: project, GitOps repository, fault proxy, ferryd, registry no
 	    targetRevision: "0.0.1"  # the version ferry deploys
 	  destination: {server: "https://kubernetes.default.svc", namespace: shop}
 	EOF
+	git init -q --bare rogue.git && $GIT clone -q rogue.git rw 2>/dev/null &&
 	git init -q --bare gitops.git && $GIT clone -q gitops.git gw 2>/dev/null &&
 	mkdir gw/apps && cp app.orig gw/apps/shop.yaml &&
 	(cd gw && $GIT add -A && $GIT commit -q -m init && git push -q origin HEAD:refs/heads/main) &&
@@ -130,6 +132,7 @@ test_expect 'setup: project, GitOps repository, fault proxy, ferryd, registry no
 	  - {name: local, secret_file: reghook.secret}
 	projects:
 	  - {name: shop, repo: "file://$T_TRASH/shop.git", provider: github, secret_file: secret}
+	  - {name: rogue, repo: "file://$T_TRASH/rogue.git", provider: github, secret_file: secret}
 	environments:
 	  - name: production
 	    repository: $REG/acme/shop
@@ -276,6 +279,42 @@ test_expect 'the value already set: the driver makes no commit' '
 	test "$(git -C gitops.git rev-list --count main)" = "$before"
 '
 
+# rogue_run PUBLISH ACCEPTANCE: a run of the rogue project whose stages
+# write these lines to $FERRY_OUTPUT (nothing is published); both pass.
+rogue_run() {
+	cat >rw/.ferry.yaml <<-EOF &&
+	stages:
+	  - name: publish
+	    run: printf "$1" >"\$FERRY_OUTPUT"
+	  - name: acceptance
+	    run: printf "$2" >"\$FERRY_OUTPUT"
+	EOF
+	(cd rw && $GIT add -A && $GIT commit -q -m rogue && git push -q origin HEAD:refs/heads/main) &&
+	run=$(deliver_push rogue refs/heads/main "$(git -C rw rev-parse HEAD)") && wait_run_end $run &&
+	test "$(jq -r .state body)" = success
+}
+
+# held_for_acceptance: a deploy of 1.1.0 by hand waits, as it failed.
+held_for_acceptance() {
+	$FERRY -s "$T_SOCK" deploy production 1.1.0 >res &&
+	id=$(sed -n "s/^release \([0-9]*\):.*/\1/p" res) &&
+	for _ in $(seq 50); do api /api/v1/releases/$id && jq -e ".reason // \"\" | test(\"acceptance failed\")" body >/dev/null && break; sleep 0.1; done &&
+	jq -e ".state == \"detected\" and (.reason | test(\"acceptance failed\"))" body &&
+	gitops_file >got && expected_app 1.2.0 >want && cmp want got
+}
+
+test_expect 'another project cannot vouch for an artifact by its digest' '
+	releases production && bad=$(jq -r "[.[] | select(.tag == \"1.1.0\")][0].digest" rel) &&
+	rogue_run "bundle=$REG/acme/rogue:1.1.0@$bad\\n" "" &&
+	held_for_acceptance
+'
+
+test_expect 'an acceptance stage cannot vouch for an artifact by naming it' '
+	rogue_run "" "bundle=$REG/acme/shop:1.1.0@$bad\\nimage.shop=$REG/acme/shop:1.1.0@$bad\\n" &&
+	grep "output bundle ignored: the acceptance stage may not name release artifacts" state/logs/$run/acceptance.log &&
+	held_for_acceptance
+'
+
 test_expect 'unknown environments and bad requests get clear errors' '
 	$FERRY -s "$T_SOCK" deploy nosuch 1.0.0 2>err; test $? = 1 && grep "no environment" err &&
 	api /api/v1/environments/production/deploy -X POST -d "{\"version\": \"bad tag!\"}" &&
@@ -376,7 +415,15 @@ test_expect 'a restart neither redeploys nor misses anything' '
 test_expect 'pause holds automatic deployment; resume lets it go' '
 	$FERRY -s "$T_SOCK" pause flaky &&
 	$FERRY -s "$T_SOCK" environments >envs && grep "^flaky *paused" envs &&
+	lines=$(wc -l <flaky.out) &&
+	$FERRY bundle publish --insecure --repo "$REG/acme/shop" --tag 1.3.0 --git-dir shop.git --commit refs/heads/main >pub &&
+	$FERRY -s "$T_SOCK" check flaky &&
+	wait_release flaky 1.3.0 detected &&
+	jq -e ".reason | test(\"automatic deployment is paused\")" release &&
+	test "$(wc -l <flaky.out)" = "$lines" &&
 	$FERRY -s "$T_SOCK" resume flaky &&
+	wait_release flaky 1.3.0 deployed &&
+	test "$(wc -l <flaky.out)" = $((lines + 1)) && test "$(tail -n 1 flaky.out)" = 1.3.0 &&
 	$FERRY -s "$T_SOCK" environments >envs && ! grep "^flaky *paused" envs
 '
 
@@ -393,7 +440,7 @@ test_expect 'without notifications, polling finds a new release' '
 	      run: ["sh", "-c", "echo \"\$FERRY_RELEASE_TAG\" >>$T_TRASH/polled.out"]
 	EOF
 	kill -HUP $T_PID &&
-	for _ in $(seq 100); do grep -q "1 projects, 4 environments" ferryd.log && break; sleep 0.1; done &&
+	wait_for "grep -q \"configuration reloaded: 2 projects, 5 environments\" ferryd.log" &&
 	$FERRY bundle publish --insecure --repo "$REG/acme/shop" --tag 2.0.0 --git-dir shop.git --commit refs/heads/main >pub &&
 	for _ in $(seq 100); do test -s polled.out && break; sleep 0.1; done &&
 	test "$(cat polled.out)" = 2.0.0 &&

@@ -5,7 +5,10 @@
 # identity of the connection (named API tokens over TCP, the user on the
 # UNIX socket), so two approvals need two people, and approvers are
 # enforced. A release nobody decides on expires. Rollback walks back through
-# history and never forth again.
+# history and never forth again. In an environment that needs approvals,
+# a deploy or rollback asked by anyone but its deployers waits for them
+# too; and with self_approval off, neither the pusher nor an approver ferry
+# cannot tell from the pusher may approve an artifact a run built.
 
 . "$T_SRCDIR/lib.sh"
 
@@ -77,11 +80,25 @@ test_expect 'setup: a chart repository, a registry, ferryd with named API tokens
 	printf "kind: ConfigMap\nmetadata: {name: shop}\n" >work/.helm/templates/cm.yaml &&
 	(cd work && $GIT add -A && $GIT commit -q -m chart) &&
 	git clone -q --bare work chart.git &&
-	printf "alice tok-alice-1\nbob tok-bob-2\ncarol tok-carol-3\ntok-anon-4\n" >tokens &&
-	chmod 600 tokens &&
-	write_config <<-EOF &&
+	printf "alice tok-alice-1\nbob tok-bob-2\ncarol tok-carol-3\ntok-anon-4\ndave tok-dave-5\n" >tokens &&
+	git init -q --bare signed.git && $GIT clone -q signed.git sw 2>/dev/null &&
+	cp -r work/.helm sw/ && cat >sw/.ferry.yaml <<-EOF &&
+	stages:
+	  - name: publish
+	    run: ["ferry", "bundle", "publish", "--insecure", "--repo", "$REG/acme/signed"]
+	EOF
+	(cd sw && $GIT add -A && $GIT commit -q -m signed && git push -q origin HEAD:refs/heads/main) &&
+	echo s3cret >secret &&
+	chmod 600 tokens secret &&
+	T_EXEC="{concurrency: 2, path: \"$(dirname "$FERRY"):/usr/sbin:/usr/bin:/sbin:/bin\"}" write_config <<-EOF &&
 	api: {tokens_file: tokens}
 	registries: [{host: "$REG", insecure: true}]
+	people:
+	  - {name: alice, git: [alice], ids: ["token:alice"]}
+	  - {name: dave, git: [dave], ids: ["token:dave"]}
+	  - {name: carol, ids: ["token:carol"]}
+	projects:
+	  - {name: signed, repo: "file://$T_TRASH/signed.git", provider: github, secret_file: secret}
 	environments:
 	  - name: twokeys
 	    repository: $REG/acme/shop
@@ -114,7 +131,31 @@ test_expect 'setup: a chart repository, a registry, ferryd with named API tokens
 	    deploy:
 	      driver: command
 	      run: ["sh", "-c", "echo \"\$FERRY_RELEASE_TAG \$FERRY_RELEASE_SOURCE\" >>$T_TRASH/roll.out"]
+	  - name: gated
+	    repository: $REG/acme/shop
+	    policy: {semver: ">=1.0.0"}
+	    mode: manual
+	    approvers: ["token:bob"]
+	    deployers: ["token:alice"]
+	    self_approval: true
+	    poll_interval: off
+	    deploy:
+	      driver: command
+	      run: ["sh", "-c", "echo \"\$FERRY_RELEASE_TAG \$FERRY_RELEASE_SOURCE\" >>$T_TRASH/gated.out"]
+	  - name: signed
+	    repository: $REG/acme/signed
+	    policy: {semver: ">=0.0.0-0"}
+	    mode: manual
+	    approvers: ["token:alice", "token:bob", "token:dave", "person:carol"]
+	    poll_interval: off
+	    deploy:
+	      driver: command
+	      run: ["sh", "-c", "echo \"\$FERRY_RELEASE_TAG\" >>$T_TRASH/signed.out"]
 	EOF
+	"$FERRYD" -n -c ferry.yaml >check 2>&1 &&
+	grep "environment signed: approver token:bob is not mapped under people: with git names" check &&
+	grep "environment signed: approver person:carol is not mapped under people: with git names" check &&
+	! grep "approver token:alice\|approver token:dave\|environment gated" check &&
 	start_daemon
 '
 
@@ -175,6 +216,86 @@ test_expect 'a check after rollbacks does not bring the newest version back' '
 	test "$(wc -l <roll.out)" = "$n" && newest roll && test "$(jq -r .tag release)" = 1.0.0
 '
 
+# env_post TOKEN ENV ACTION [BODY]: an environment action over TCP.
+env_post() {
+	tcp "$1" "/api/v1/environments/$2/$3" -X POST -d "${4:-{\}}"
+}
+
+test_expect 'a deploy by someone not among the deployers waits for approval; a deployer deploys' '
+	$FERRY -s "$T_SOCK" check gated && wait_state gated awaiting-approval 1.2.0 &&
+	env_post tok-carol-3 gated deploy "{\"version\": \"1.2.0\"}" && expect_code 202 &&
+	jq -e ".state == \"awaiting-approval\" and (.reason | test(\"requested by token:carol, not a deployer of gated: 1 approval needed\"))" body &&
+	cid=$(jq -r .release body) &&
+	api /api/v1/releases/$cid && jq -e ".state == \"awaiting-approval\" and .source == \"manual\" and .requested_by == \"token:carol\"" body &&
+	test ! -e gated.out &&
+	$FERRY -s "$T_SOCK" deploy gated 1.2.0 >res && id=$(sed -n "s/^release \([0-9]*\):.*/\1/p" res) &&
+	api /api/v1/releases/$id && jq -e ".state == \"awaiting-approval\"" body &&
+	test ! -e gated.out &&
+	env_post tok-alice-1 gated deploy "{\"version\": \"1.1.0\"}" && expect_code 202 &&
+	jq -e ".state == \"detected\" or .state == \"deploying\" or .state == \"deployed\"" body &&
+	wait_state gated deployed 1.1.0 &&
+	jq -e ".reason == null or (.reason | test(\"a deployer of gated\"))" release &&
+	api /api/v1/releases/$cid && test "$(jq -r .state body)" = superseded &&
+	test "$(cat gated.out)" = "1.1.0 manual"
+'
+
+test_expect 'a non-deployer deploy goes in once approved' '
+	env_post tok-carol-3 gated deploy "{\"version\": \"1.2.0\"}" && expect_code 202 &&
+	test "$(jq -r .state body)" = awaiting-approval && cid=$(jq -r .release body) &&
+	tcp tok-carol-3 /api/v1/releases/$cid/approve -X POST -d "{}" && expect_code 403 &&
+	tcp tok-bob-2 /api/v1/releases/$cid/approve -X POST -d "{}" && expect_code 200 &&
+	wait_state gated deployed 1.2.0 &&
+	printf "1.1.0 manual\n1.2.0 manual\n" >want && cmp want gated.out
+'
+
+test_expect 'a rollback by a non-deployer waits for approval; a deployer rolls back' '
+	env_post tok-carol-3 gated rollback && expect_code 202 &&
+	jq -e ".state == \"awaiting-approval\" and (.reason | test(\"not a deployer\"))" body &&
+	cid=$(jq -r .release body) &&
+	api /api/v1/releases/$cid && jq -e ".source == \"rollback\" and .tag == \"1.1.0\" and .state == \"awaiting-approval\"" body &&
+	test "$(wc -l <gated.out)" = 2 &&
+	env_post tok-alice-1 gated rollback && expect_code 202 &&
+	wait_state gated deployed 1.1.0 && test "$(jq -r .source release)" = rollback &&
+	api /api/v1/releases/$cid && test "$(jq -r .state body)" = superseded &&
+	tail -n 1 gated.out >last && echo "1.1.0 rollback" >want && cmp want last
+'
+
+# push_signed SENDER: a push to signed.git by SENDER, delivered; waits for
+# its run to succeed.
+push_signed() {
+	(cd sw && $GIT commit -q --allow-empty -m "by $1" && git push -q origin HEAD:refs/heads/main) &&
+	printf "{\"ref\":\"refs/heads/main\",\"before\":\"%040d\",\"after\":\"%s\",\"repository\":{\"full_name\":\"acme/signed\"},\"sender\":{\"login\":\"%s\"}}" 0 "$(git -C sw rev-parse HEAD)" "$1" >push.json &&
+	post /hooks/signed push.json -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: s-$RANDOM$RANDOM" \
+		-H "X-Hub-Signature-256: $(sign s3cret push.json)" &&
+	expect_code 202 && run=$(jq ".runs[0]" body) && wait_run_end $run &&
+	test "$(jq -r .state body)" = success
+}
+
+test_expect 'self_approval off: the pusher may not approve, nor an approver ferry cannot tell from them' '
+	push_signed dave && $FERRY -s "$T_SOCK" check signed &&
+	for _ in $(seq 200); do newest signed && test "$(jq -r .state release)" = awaiting-approval && break; sleep 0.1; done &&
+	test "$(jq -r .state release)" = awaiting-approval && id=$(jq -r .id release) &&
+	tcp tok-dave-5 /api/v1/releases/$id/approve -X POST -d "{}" && expect_code 403 &&
+	jq -e ".error | test(\"token:dave pushed the commit of release $id\")" body &&
+	tcp tok-bob-2 /api/v1/releases/$id/approve -X POST -d "{}" && expect_code 403 &&
+	jq -e ".error | test(\"cannot tell whether token:bob pushed this commit; map it under people:\")" body &&
+	tcp tok-carol-3 /api/v1/releases/$id/approve -X POST -d "{}" && expect_code 403 &&
+	jq -e ".error | test(\"cannot tell whether token:carol pushed this commit\")" body &&
+	api /api/v1/releases/$id && jq -e ".state == \"awaiting-approval\" and (.approvals | length) == 0" body &&
+	test ! -e signed.out &&
+	tcp tok-alice-1 /api/v1/releases/$id/approve -X POST -d "{}" && expect_code 200 &&
+	wait_state signed deployed "$(jq -r .tag release)"
+'
+
+test_expect 'an artifact published by hand has no pusher: any approver may approve' '
+	"$FERRY" bundle publish --insecure --repo "$REG/acme/signed" --tag 9.0.0 \
+		--git-dir chart.git --commit refs/heads/main >/dev/null &&
+	$FERRY -s "$T_SOCK" check signed && wait_state signed awaiting-approval 9.0.0 &&
+	id=$(jq -r .id release) &&
+	tcp tok-bob-2 /api/v1/releases/$id/approve -X POST -d "{}" && expect_code 200 &&
+	wait_state signed deployed 9.0.0
+'
+
 test_expect 'latest: the newest image by its creation time, from the config or the annotation' '
 	image build-b 2026-01-02T10:00:00Z && image build-a 2026-03-01T08:00:00.123456789Z &&
 	image build-c 2026-02-01T00:00:00+01:00 annotated && image build-z-debug 2027-01-01T00:00:00Z &&
@@ -201,7 +322,9 @@ test_expect 'pause and resume are recorded with who asked' '
 
 test_expect 'every decision and refusal is in the audit, with who and from where' '
 	$FERRY -s "$T_SOCK" audit --json >audit.json &&
-	jq -e "[.[] | select(.who == \"token:carol\" and .action == \"approve\" and .result == \"refused\" and (.detail // \"\" | test(\"not among\")) and (.origin // \"\" | test(\"^127.0.0.1:\")))] | length == 1" audit.json &&
+	jq -e "[.[] | select(.who == \"token:carol\" and .action == \"approve\" and .result == \"refused\" and (.detail // \"\" | test(\"not among\")) and (.origin // \"\" | test(\"^127.0.0.1:\")))] | length == 2" audit.json &&
+	jq -e "[.[] | select(.who == \"token:bob\" and .action == \"approve\" and .result == \"refused\" and (.detail // \"\" | test(\"cannot tell whether\")))] | length == 1" audit.json &&
+	jq -e "[.[] | select(.who == \"token:carol\" and .action == \"deploy\" and .result == \"ok\" and .detail == \"1.2.0 (awaiting-approval)\")] | length == 2" audit.json &&
 	jq -e "[.[] | select(.who == \"token:bob\" and .action == \"approve\" and .result == \"ok\" and .detail == \"looks good\")] | length == 1" audit.json &&
 	jq -e "[.[] | select(.action == \"rollback\" and .result == \"refused\")] | length == 1" audit.json &&
 	jq -e "[.[] | select(.action == \"pause\" and .target == \"roll\" and (.who // \"\" | startswith(\"unix:\")))] | length == 1" audit.json &&

@@ -165,8 +165,8 @@ test_expect 'setup: registry, project, GitOps repository, chat and git host stan
 	  - {name: hook, type: webhook, url: "http://127.0.0.1:$HOOK_PORT/webhook", secret_file: hook.key}
 	people:
 	  - {name: alice, git: [alice], ids: ["slack:T1:UALICE"]}
-	  - {name: bob, ids: ["slack:T1:UBOB", "mattermost:team1:ubob"]}
-	  - {name: carol, ids: ["slack:T1:UCAROL", "mattermost:team1:ucarol"]}
+	  - {name: bob, git: [bob], ids: ["slack:T1:UBOB", "mattermost:team1:ubob"]}
+	  - {name: carol, git: [carol], ids: ["slack:T1:UCAROL", "mattermost:team1:ucarol"]}
 	projects:
 	  - name: shop
 	    repo: file://$T_TRASH/shop.git

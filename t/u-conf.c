@@ -210,6 +210,71 @@ test_credentials_and_warnings(void)
 	free(path);
 }
 
+/* Count the warnings that hold needle. */
+static size_t
+warnings_with(const struct conf *conf, const char *needle)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < conf->nwarnings; i++)
+		if (strstr(conf->warnings[i], needle) != NULL)
+			n++;
+	return (n);
+}
+
+/*
+ * With self_approval off, ferryd -n names every approver it cannot match
+ * to git names; people: may come after environments:.
+ */
+static void
+test_self_approval_warnings(void)
+{
+	struct conf	*conf;
+	char		*path, *cause = NULL;
+
+	path = write_tmp("ferry.yaml", "listen: 127.0.0.1:0\n"
+	    "environments:\n"
+	    "  - {name: prod, repository: r.example.com/a/b, mode: manual,\n"
+	    "     approvers: [\"person:alice\", \"token:alice2\", "
+	    "\"token:bob\", \"person:ghost\", \"person:carol\"],\n"
+	    "     policy: {semver: \">=1\"}, deploy: {driver: command, "
+	    "run: [\"true\"]}}\n"
+	    "  - {name: open, repository: r.example.com/a/b, mode: manual,\n"
+	    "     policy: {semver: \">=1\"}, deploy: {driver: command, "
+	    "run: [\"true\"]}}\n"
+	    "  - {name: trusted, repository: r.example.com/a/b, mode: manual,\n"
+	    "     self_approval: true, approvers: [\"token:bob\"],\n"
+	    "     policy: {semver: \">=1\"}, deploy: {driver: command, "
+	    "run: [\"true\"]}}\n"
+	    "people:\n"
+	    "  - {name: alice, git: [alice], ids: [\"token:alice2\"]}\n"
+	    "  - {name: carol, ids: [\"token:carol\"]}\n", 0600);
+	conf = conf_load(path, &cause);
+	ok(conf != NULL, "self-approval config loads");
+	if (conf == NULL) {
+		printf("#   %s\n", cause);
+		free(cause);
+		free(path);
+		return;
+	}
+	ok(warnings_with(conf, "approver person:alice ") == 0 &&
+	    warnings_with(conf, "approver token:alice2 ") == 0,
+	    "approvers with git names: no warning");
+	ok(warnings_with(conf, "environment prod: approver token:bob is not "
+	    "mapped under people: with git names") == 1,
+	    "an unmapped approver warns");
+	ok(warnings_with(conf, "approver person:ghost is not mapped") == 1 &&
+	    warnings_with(conf, "approver person:carol is not mapped") == 1,
+	    "an unknown person, and one without git names, warn");
+	ok(warnings_with(conf, "environment open: with self_approval: "
+	    "false") == 1, "a manual environment without approvers warns");
+	ok(warnings_with(conf, "environment trusted") == 0,
+	    "self_approval: true: no warning");
+	ok(conf->nwarnings == 4, "four warnings in all");
+	conf_free(conf);
+	free(path);
+}
+
 static void
 test_example(void)
 {
@@ -486,6 +551,7 @@ main(void)
 	test_good();
 	test_errors();
 	test_credentials_and_warnings();
+	test_self_approval_warnings();
 	test_example();
 	test_executor();
 	test_registries();
