@@ -164,7 +164,7 @@ test_expect 'setup: registry, project, GitOps repository, chat and git host stan
 	  - {name: mm, type: mattermost, url_file: mm.url}
 	  - {name: hook, type: webhook, url: "http://127.0.0.1:$HOOK_PORT/webhook", secret_file: hook.key}
 	people:
-	  - {name: alice, git: [alice], ids: ["slack:T1:UALICE"]}
+	  - {name: alice, git: [alice], ids: ["slack:T1:UALICE", "mattermost:team1:ualice"]}
 	  - {name: bob, git: [bob], ids: ["slack:T1:UBOB", "mattermost:team1:ubob"]}
 	  - {name: carol, git: [carol], ids: ["slack:T1:UCAROL", "mattermost:team1:ucarol"]}
 	projects:
@@ -358,16 +358,20 @@ test_expect 'one person is one approval, whatever the platform; chat needs liste
 	newest production && test "$(jq -r .state release)" = awaiting-approval
 '
 
+# bob pushed this release's commit (publish_more), so alice presses it.
 test_expect 'a Mattermost button by another approver is the second approval: it deploys' '
 	tok=$(mm_token "$nid") &&
-	printf "{\"user_id\":\"ubob\",\"user_name\":\"bob\",\"team_id\":\"team1\",\"channel_id\":\"cops\",\"post_id\":\"p1\",\"context\":{\"action\":\"approve\",\"release\":\"%s\",\"token\":\"%s\"}}" "$nid" "$tok" >mmb4.json &&
+	printf "{\"user_id\":\"ubob\",\"user_name\":\"bob\",\"team_id\":\"team1\",\"channel_id\":\"cops\",\"context\":{\"action\":\"approve\",\"release\":\"%s\",\"token\":\"%s\"}}" "$nid" "$tok" >mmbob.json &&
+	post /chat/mattermost mmbob.json && expect_code 200 &&
+	jq -e ".ephemeral_text | test(\"ubob pushed the commit of release $nid\")" body &&
+	printf "{\"user_id\":\"ualice\",\"user_name\":\"alice\",\"team_id\":\"team1\",\"channel_id\":\"cops\",\"post_id\":\"p1\",\"context\":{\"action\":\"approve\",\"release\":\"%s\",\"token\":\"%s\"}}" "$nid" "$tok" >mmb4.json &&
 	post /chat/mattermost mmb4.json && expect_code 200 &&
-	jq -e ".ephemeral_text | test(\"Release $nid approved by bob\")" body &&
+	jq -e ".ephemeral_text | test(\"Release $nid approved by alice\")" body &&
 	api /api/v1/releases/$nid &&
-	jq -e "[.approvals[].who] | sort == [\"mattermost:team1:ubob\", \"slack:T1:UCAROL\"]" body &&
+	jq -e "[.approvals[].who] | sort == [\"mattermost:team1:ualice\", \"slack:T1:UCAROL\"]" body &&
 	wait_state production deployed 30 && test "$(jq -r .id release)" = "$nid" &&
 	$FERRY -s "$T_SOCK" audit --json >audit.json &&
-	jq -e "[.[] | select(.who == \"mattermost:team1:ubob\" and .via == \"mattermost\" and .action == \"approve\" and .result == \"ok\" and .target == \"release $nid\" and (.origin | endswith(\" channel cops\")))] | length == 1" audit.json &&
+	jq -e "[.[] | select(.who == \"mattermost:team1:ualice\" and .via == \"mattermost\" and .action == \"approve\" and .result == \"ok\" and .target == \"release $nid\" and (.origin | endswith(\" channel cops\")))] | length == 1" audit.json &&
 	jq -e "[.[] | select(.who == \"slack:T1:UCAROL\" and .target == \"release $nid\")][0].origin | endswith(\" channel C1\")" audit.json
 '
 
