@@ -27,11 +27,18 @@ t_show_logs() {
 	return 0
 }
 
+# t_body BODY: BODY in a function of its own, so that a `return 1` in it
+# (from a loop, say) fails the test instead of returning from test_expect
+# before it says "not ok".
+t_body() {
+	eval "$1"
+}
+
 # test_expect TITLE BODY: run BODY (an &&-chain) in this shell.
 test_expect() {
 	T_COUNT=$((T_COUNT + 1))
 	: >out
-	if eval "$2" >>out 2>&1; then
+	if t_body "$2" >>out 2>&1; then
 		echo "ok $T_COUNT - $1"
 	else
 		echo "not ok $T_COUNT - $1"
