@@ -52,6 +52,16 @@ test_expect 'an invalid pipeline is refused with line and column' '
 	! "$FERRY" pipeline run --repo repo 2>err && grep ".ferry.yaml:2:" err
 '
 
+test_expect 'a pipeline nested deeper than 64 levels is refused where it goes deeper' '
+	{ printf "stages:\n  - name: x\n    run: [\"true\"]\n    env: {a: "
+	  head -c 5000 /dev/zero | tr "\0" "{"; head -c 5000 /dev/zero | tr "\0" "}"; echo "}"; } >repo/.ferry.yaml &&
+	(cd repo && $GIT commit -q -am deep) &&
+	! "$FERRY" pipeline run --repo repo 2>err && grep -x ".ferry.yaml:4:74: nested deeper than 64 levels" err &&
+	printf "stages:\n  - name: x\n    run: [\"true\"]\n    env: {a: b}\n" >repo/.ferry.yaml &&
+	(cd repo && $GIT commit -q -am shallow) &&
+	"$FERRY" pipeline run --repo repo >out6 2>&1 && grep "pipeline succeeded" out6
+'
+
 test_expect '--follow runs again when HEAD moves' '
 	printf "stages:\n  - name: one\n    run: echo run-of \$FERRY_COMMIT\n" >repo/.ferry.yaml &&
 	(cd repo && $GIT commit -q -am follow) &&
