@@ -74,6 +74,29 @@ test_expect '--follow runs again when HEAD moves' '
 	grep -c "^run-of " out5 | grep -x 2
 '
 
+test_expect 'the example pipelines in etc/pipelines are valid' '
+	(for f in "$T_SRCDIR"/../etc/pipelines/*.yaml; do
+		rm -rf ex && $GIT init -q ex && cp "$f" ex/.ferry.yaml &&
+		(cd ex && $GIT add -A && $GIT commit -q -m example) &&
+		! "$FERRY" pipeline run --repo ex --stage nosuch 2>err &&
+		grep -x "ferry: no stage named nosuch" err && ! grep ".ferry.yaml:" err ||
+		{ echo "$f"; cat err; exit 1; }
+	done)
+'
+
+# werf is not installed here: a stand-in on PATH records each command line,
+# to show what the example runs and in which order.
+test_expect 'the werf example tests in the built image with werf run' '
+	mkdir -p bin && printf "#!/bin/sh\necho \"\$*\" >>%s/werf.calls\n" "$T_TRASH" >bin/werf && chmod +x bin/werf &&
+	rm -rf ex && $GIT init -q ex && cp "$T_SRCDIR"/../etc/pipelines/werf.yaml ex/.ferry.yaml &&
+	(cd ex && $GIT add -A && $GIT commit -q -m werf) &&
+	PATH="$T_TRASH/bin:$PATH" "$FERRY" pipeline run --repo ex >out7 2>&1 &&
+	printf "%s\n" "build" "run app -- /app/run-tests" "bundle publish --tag $(git -C ex rev-parse HEAD)" \
+	    "converge --env test" "dismiss --env test" >want.calls &&
+	diff want.calls werf.calls &&
+	grep "^ *# run: \[\"werf\", \"kube-run\", \"app\", \"--\", \"/app/run-tests\"\]" ex/.ferry.yaml
+'
+
 test_expect 'outside a repository: a clear error' '
 	d=$(mktemp -d /tmp/ferry-t3200.XXXXXX) &&
 	! (cd "$d" && "$FERRY" pipeline run) 2>err; rmdir "$d"; grep "not in a git repository" err
