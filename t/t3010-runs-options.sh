@@ -3,8 +3,8 @@
 # log size cap, failed worktrees kept to debug them, continue_on_failure,
 # a running run left alone by newer pushes of its branch, required_files
 # from the server config, `ferry runs` with its stage lines, `ferry logs
-# RUN -f` over every stage, and a .ferry.yaml nested too deep refused
-# without hurting ferryd.
+# RUN -f` over every stage, and a .ferry.yaml nested too deep or too
+# large refused without hurting ferryd.
 
 . "$T_SRCDIR/lib.sh"
 
@@ -232,6 +232,13 @@ test_expect 'a .ferry.yaml nested 10,000 levels deep fails its run; ferryd lives
 	curl -sS -o /dev/null -w "%{http_code}" "$T_URL/healthz" | grep -x 200 &&
 	printf "stages:\n  - name: x\n    run: echo fine again\n" >work/.ferry.yaml &&
 	id=$(deliver shop $(commit shallow)) && wait_state $id success
+'
+
+test_expect 'a .ferry.yaml over 1 MiB fails its run at checkout, saying so' '
+	{ printf "stages:\n  - name: x\n    run: echo big\n"; head -c 1100000 /dev/zero | tr "\0" "#"; echo; } >work/.ferry.yaml &&
+	id=$(deliver shop $(commit big)) && wait_state $id failed &&
+	stage_log $id checkout | grep -F ".ferry.yaml at $(git -C work rev-parse --short=12 HEAD): larger than 1048576 bytes" &&
+	! test -e state/logs/$id/x.log
 '
 
 test_expect 'stop' '
