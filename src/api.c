@@ -502,6 +502,17 @@ api_trigger(struct api *api, struct httpd_req *req, const char *project)
 		json_decref(o);
 		return;
 	}
+	/*
+	 * Only branches and tags are mirrored: any other ref (refs/pull/...,
+	 * refs/remotes/...) would queue a run that can only fail.
+	 */
+	if (strncmp(ref, "refs/", 5) == 0 && strncmp(ref, "refs/heads/", 11) !=
+	    0 && strncmp(ref, "refs/tags/", 10) != 0) {
+		httpd_reply_error(req, 400, "invalid ref name: only branches "
+		    "(refs/heads/) and tags (refs/tags/) can be run");
+		json_decref(o);
+		return;
+	}
 	if ((id = runner_trigger(api->runner, project, ref, &cause)) == -1) {
 		httpd_reply_error(req, strncmp(cause, "no project", 10) == 0 ?
 		    404 : api_action_status(cause) == 503 ? 503 : 400, "%s",

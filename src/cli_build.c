@@ -6,7 +6,8 @@
  * (vfs storage, chroot isolation: no daemon, works as root), run directly
  * with an argv, never through a shell. Each image's reference with its
  * digest is printed and, in a stage, written to $FERRY_OUTPUT as
- * image.<name>, which records it as an artifact of the run.
+ * image.<name>, which records it as an artifact of the run, with
+ * reused.<name> saying whether it was found instead of built.
  */
 #include "config.h"
 
@@ -113,16 +114,22 @@ build_inside(const char *dir, const char *path)
 	return (in);
 }
 
-/* Append image.<name>=<ref> to $FERRY_OUTPUT when there is one. */
+/*
+ * Append image.<name>=<ref> and reused.<name>=true|false to $FERRY_OUTPUT
+ * when there is one: the run records both, and later stages see
+ * FERRY_OUT_REUSED_<NAME>. Not image.<name>.reused: image names may hold
+ * dots, and every image.* key is read as an artifact reference.
+ */
 static void
-build_output(const char *name, const char *ref)
+build_output(const char *name, const char *ref, int reused)
 {
 	const char	*path = getenv("FERRY_OUTPUT");
 	FILE		*f;
 
 	if (path == NULL || (f = fopen(path, "a")) == NULL)
 		return;
-	fprintf(f, "image.%s=%s\n", name, ref);
+	fprintf(f, "image.%s=%s\nreused.%s=%s\n", name, ref, name,
+	    reused ? "true" : "false");
 	fclose(f);
 }
 
@@ -175,7 +182,7 @@ build_image(struct build_opts *o, const char *sha,
 		printf("image %s reused %s@%s (its inputs are unchanged)\n",
 		    im->name, full, digest);
 		xasprintf(&buf, "%s@%s", full, digest);
-		build_output(im->name, buf);
+		build_output(im->name, buf, 1);
 		free(buf);
 		rc = 0;
 		goto out;
@@ -249,7 +256,7 @@ build_image(struct build_opts *o, const char *sha,
 	snprintf(digest, sizeof digest, "%s", buf);
 	free(buf);
 	xasprintf(&buf, "%s@%s", full, digest);
-	build_output(im->name, buf);
+	build_output(im->name, buf, 0);
 	free(buf);
 	rc = 0;
 argv_out:

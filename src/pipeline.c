@@ -33,6 +33,13 @@
 #define PIPELINE_ALNUM		"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 				"abcdefghijklmnopqrstuvwxyz0123456789"
 #define PIPELINE_QUOTE_MAX	48	/* value bytes shown in a message */
+/*
+ * Collections inside collections. libyaml itself sets no limit, and its
+ * scanner walks every open flow level for each token, so a file of deeply
+ * nested brackets costs time quadratic in its depth: 1 MiB of "[" keeps
+ * ferryd's loop busy for minutes. Real pipelines nest about 5 levels.
+ */
+#define PIPELINE_MAX_DEPTH	64
 /* Nodes plus scalar bytes walked; only aliases can take a file past it. */
 #define PIPELINE_MAX_WORK	(4 * (size_t)PIPELINE_MAX_BYTES)
 
@@ -890,6 +897,55 @@ pipeline_yaml_error(struct pipeline_parse *p, yaml_parser_t *parser,
 }
 
 /*
+ * Read the file as a stream of events, which costs no more than its depth
+ * so far, and refuse it where it nests deeper than PIPELINE_MAX_DEPTH:
+ * before yaml_parser_load builds a document of any depth. Returns -1 with
+ * the error recorded; a YAML error ends the scan with 0, for the load to
+ * report.
+ */
+static int
+pipeline_depth_check(struct pipeline_parse *p, const char *text, size_t len)
+{
+	yaml_parser_t	 parser;
+	yaml_event_t	 ev;
+	int		 depth = 0, rc = 0, done = 0;
+	char		*msg;
+
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+	    len);
+	while (!done && yaml_parser_parse(&parser, &ev)) {
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth <= PIPELINE_MAX_DEPTH)
+				break;
+			xasprintf(&msg, "%s:%zu:%zu: nested deeper than %d "
+			    "levels", p->file, ev.start_mark.line + 1,
+			    ev.start_mark.column + 1, PIPELINE_MAX_DEPTH);
+			buf_addstr(&p->errors, msg);
+			free(msg);
+			p->nerrors++;
+			rc = -1;
+			done = 1;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return (rc);
+}
+
+/*
  * Parse a pipeline from text (len bytes, not necessarily NUL-terminated);
  * file names it in messages. Returns the pipeline, or NULL with *cause set
  * to every error found, one per line. Caller frees either.
@@ -913,6 +969,8 @@ pipeline_parse(const char *text, size_t len, const char *file, char **cause)
 	}
 	p.pl = xcalloc(1, sizeof *p.pl);
 	p.doc = &doc;
+	if (pipeline_depth_check(&p, text, len) != 0)
+		goto fail;
 
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text,

@@ -152,9 +152,53 @@ test_expect 'cancel stops a running stage' '
 	id=$(deliver refs/heads/main $sha) &&
 	wait_run $id running &&
 	wait_for "stage_log $id long 2>/dev/null | grep -q started" &&
+	api /api/v1/runs/$id/retry -X POST && expect_code 409 &&
+	jq -e ".error | test(\"running\")" body &&
 	"$FERRY" -s "$T_SOCK" cancel $id &&
 	wait_run $id canceled &&
-	jq -e ".stages[2].state == \"canceled\"" body
+	jq -e ".stages[2].state == \"canceled\"" body &&
+	echo $id >run-canceled
+'
+
+test_expect 'cancel of an ended run: 409, and the run stays as it ended' '
+	id=$(cat run-canceled) &&
+	api /api/v1/runs/$id/cancel -X POST && expect_code 409 &&
+	jq -e ".error | test(\"canceled\")" body &&
+	api /api/v1/runs/$(cat run1)/cancel -X POST && expect_code 409 &&
+	api /api/v1/runs/$(cat run1) && jq -e ".state == \"success\"" body &&
+	! "$FERRY" -s "$T_SOCK" cancel $id 2>err && grep "not queued or running" err
+'
+
+test_expect 'cancel, retry and logs of a run that does not exist: 404' '
+	api /api/v1/runs/999999/cancel -X POST && expect_code 404 &&
+	jq -e ".error == \"no run 999999\"" body &&
+	api /api/v1/runs/999999/retry -X POST && expect_code 404 &&
+	api /api/v1/runs/999999/logs/long && expect_code 404 &&
+	api /api/v1/runs/999999 && expect_code 404 &&
+	! "$FERRY" -s "$T_SOCK" retry 999999 2>err && grep "no run 999999" err &&
+	api /api/v1/runs/$(cat run1)/logs/nosuch && expect_code 404 &&
+	jq -e ".error | test(\"no log for stage nosuch\")" body
+'
+
+test_expect 'run actions: other methods are 405, malformed ids and stage names 400' '
+	(for a in cancel retry; do
+		api /api/v1/runs/$(cat run1)/$a && expect_code 405 || exit 1
+		api /api/v1/runs/$(cat run1)/$a -X PUT && expect_code 405 || exit 1
+	done) &&
+	api /api/v1/runs/$(cat run1)/logs/first -X POST && expect_code 405 &&
+	api /api/v1/runs/$(cat run1) -X DELETE && expect_code 405 &&
+	(for bad in 0 -1 abc 1x 99999999999999999999 "%31"; do
+		api "/api/v1/runs/$bad/cancel" -X POST && expect_code 400 || exit 1
+		api "/api/v1/runs/$bad/logs/first" && expect_code 400 || exit 1
+	done) &&
+	long=$(printf "%065d" 0) &&
+	(for st in .hidden .. a%2Fb "a%20b" "$long" "x;y" "a\$b"; do
+		api "/api/v1/runs/$(cat run1)/logs/$st" --path-as-is && expect_code 400 &&
+		jq -e ".error == \"invalid stage name\"" body || exit 1
+	done) &&
+	api "/api/v1/runs/$(cat run1)/logs/../../../../etc/passwd" --path-as-is &&
+	case $(cat code) in 400|404) ;; *) false;; esac &&
+	! grep -q "root:" body
 '
 
 test_expect 'retry runs an ended run again as a new run' '
@@ -163,16 +207,22 @@ test_expect 'retry runs an ended run again as a new run' '
 	wait_run $nid success && jq -e ".retry_of == $(cat run1)" body
 '
 
+# The name's command would touch an absolute path in the trash folder
+# (slashes are valid in a ref), which outlives the run's worktree: were
+# anything executed from the name, the file would be there afterwards.
 test_expect 'hostile but valid branch names run with nothing executed from them' '
-	printf "stages:\n  - name: show\n    run: [\"/bin/sh\", \"-c\", \"echo branch=\$FERRY_BRANCH\"]\n" >work/.ferry.yaml &&
+	printf "stages:\n  - name: show\n    run: [\"/bin/sh\", \"-c\", \"echo branch=\$FERRY_BRANCH\"]\n  - name: shell\n    run: echo \"shell=\$FERRY_BRANCH\" \$FERRY_BRANCH\n" >work/.ferry.yaml &&
 	sha=$(commit "names") &&
-	for b in "\$(touch\${IFS}pwned)" "a;b" "x|y&z"; do
-		git -C work push -q origin "HEAD:refs/heads/$b" || return 1
-		id=$(deliver "refs/heads/$b" $sha) && wait_run $id success || return 1
-		stage_log $id show | grep -F "branch=$b" || return 1
-	done &&
-	test -z "$(find "$T_TRASH" / -xdev -maxdepth 1 -name pwned 2>/dev/null)" &&
-	test -z "$(find "$T_TRASH/state" -name pwned)"
+	(for b in "\$(touch\${IFS}$T_TRASH/pwned)" "\`touch\${IFS}$T_TRASH/pwned2\`" \
+	    "\$(touch\${IFS}pwned)" "a;b" "x|y&z"; do
+		git -C work push -q origin "HEAD:refs/heads/$b" || exit 1
+		id=$(deliver "refs/heads/$b" $sha) && wait_run $id success || exit 1
+		stage_log $id show | grep -F "branch=$b" || exit 1
+		stage_log $id shell | grep -F "shell=$b" || exit 1
+	done) &&
+	! test -e "$T_TRASH/pwned" && ! test -e "$T_TRASH/pwned2" &&
+	test -z "$(find "$T_TRASH" / /tmp -xdev -maxdepth 1 \( -name pwned -o -name pwned2 \) 2>/dev/null)" &&
+	test -z "$(find "$T_TRASH" \( -name pwned -o -name pwned2 \) -print)"
 '
 
 test_expect 'ferry trigger runs the tip of a ref by hand' '
@@ -180,6 +230,43 @@ test_expect 'ferry trigger runs the tip of a ref by hand' '
 	id=$(awk "/queued/ {print \$2}" out2) &&
 	wait_run $id success &&
 	jq -e ".sha == \"$(git -C work rev-parse HEAD)\" and .manual == 1" body
+'
+
+# trigger BODY [PROJECT]: POST BODY (text) to start a run by hand.
+trigger() {
+	printf "%s" "$1" >trigger.json &&
+	api "/api/v1/projects/${2-shop}/runs" -X POST --data-binary @trigger.json
+}
+
+test_expect 'a run by hand for an unknown project: 404, nothing queued' '
+	api "/api/v1/runs?limit=1" && n=$(jq ".runs[0].id" body) &&
+	trigger "{\"ref\": \"main\"}" nosuch && expect_code 404 &&
+	jq -e ".error | test(\"no project\")" body &&
+	trigger "{\"ref\": \"main\"}" "" && expect_code 404 &&
+	! "$FERRY" -s "$T_SOCK" trigger nosuch main 2>err && grep "no project" err &&
+	api "/api/v1/runs?limit=1" && test "$(jq ".runs[0].id" body)" = "$n"
+'
+
+test_expect 'a run by hand with a malformed body or ref: 400, nothing queued' '
+	api "/api/v1/runs?limit=1" && n=$(jq ".runs[0].id" body) &&
+	(for b in "" "main" "{" "[]" "[\"main\"]" "{\"ref\": 5}" "{\"ref\": null}" \
+	    "{\"ref\": [\"main\"]}" "{\"branch\": \"main\"}" "{\"ref\": \"a\\u0000b\"}" \
+	    "{\"ref\": \"main\"} trailing"; do
+		trigger "$b" && expect_code 400 || { echo "body: $b"; exit 1; }
+		jq -e ".error | test(\"JSON body\")" body || exit 1
+	done) &&
+	(for r in "" "a..b" "bad ref" "a:b" "x~1" "main.lock" "/main" "main/" "refs/heads/" \
+	    "refs/pull/1/head" "refs/remotes/origin/main" "refs/notes/x" "a\\u0001b" "@{-1}"; do
+		trigger "{\"ref\": \"$r\"}" && expect_code 400 || { echo "ref: $r"; exit 1; }
+	done) &&
+	trigger "{\"ref\": \"$(printf "%01100d" 0)\"}" && expect_code 400 &&
+	! "$FERRY" -s "$T_SOCK" trigger shop "a..b" 2>err && grep "invalid ref" err &&
+	api "/api/v1/runs?limit=1" && test "$(jq ".runs[0].id" body)" = "$n"
+'
+
+test_expect 'a run by hand is a POST' '
+	api /api/v1/projects/shop/runs && expect_code 405 &&
+	api /api/v1/projects/shop/runs -X PUT --data-binary "{\"ref\": \"main\"}" && expect_code 405
 '
 
 # follow_check: start a chatty stage, follow its log, check it streams.

@@ -52,6 +52,16 @@ test_expect 'an invalid pipeline is refused with line and column' '
 	! "$FERRY" pipeline run --repo repo 2>err && grep ".ferry.yaml:2:" err
 '
 
+test_expect 'a pipeline nested deeper than 64 levels is refused where it goes deeper' '
+	{ printf "stages:\n  - name: x\n    run: [\"true\"]\n    env: {a: "
+	  head -c 5000 /dev/zero | tr "\0" "{"; head -c 5000 /dev/zero | tr "\0" "}"; echo "}"; } >repo/.ferry.yaml &&
+	(cd repo && $GIT commit -q -am deep) &&
+	! "$FERRY" pipeline run --repo repo 2>err && grep -x ".ferry.yaml:4:74: nested deeper than 64 levels" err &&
+	printf "stages:\n  - name: x\n    run: [\"true\"]\n    env: {a: b}\n" >repo/.ferry.yaml &&
+	(cd repo && $GIT commit -q -am shallow) &&
+	"$FERRY" pipeline run --repo repo >out6 2>&1 && grep "pipeline succeeded" out6
+'
+
 test_expect '--follow runs again when HEAD moves' '
 	printf "stages:\n  - name: one\n    run: echo run-of \$FERRY_COMMIT\n" >repo/.ferry.yaml &&
 	(cd repo && $GIT commit -q -am follow) &&
@@ -62,6 +72,29 @@ test_expect '--follow runs again when HEAD moves' '
 	wait_for "grep -q \"run-of $(git -C repo rev-parse HEAD)\" out5" &&
 	kill $FPID && wait $FPID;
 	grep -c "^run-of " out5 | grep -x 2
+'
+
+test_expect 'the example pipelines in etc/pipelines are valid' '
+	(for f in "$T_SRCDIR"/../etc/pipelines/*.yaml; do
+		rm -rf ex && $GIT init -q ex && cp "$f" ex/.ferry.yaml &&
+		(cd ex && $GIT add -A && $GIT commit -q -m example) &&
+		! "$FERRY" pipeline run --repo ex --stage nosuch 2>err &&
+		grep -x "ferry: no stage named nosuch" err && ! grep ".ferry.yaml:" err ||
+		{ echo "$f"; cat err; exit 1; }
+	done)
+'
+
+# werf is not installed here: a stand-in on PATH records each command line,
+# to show what the example runs and in which order.
+test_expect 'the werf example tests in the built image with werf run' '
+	mkdir -p bin && printf "#!/bin/sh\necho \"\$*\" >>%s/werf.calls\n" "$T_TRASH" >bin/werf && chmod +x bin/werf &&
+	rm -rf ex && $GIT init -q ex && cp "$T_SRCDIR"/../etc/pipelines/werf.yaml ex/.ferry.yaml &&
+	(cd ex && $GIT add -A && $GIT commit -q -m werf) &&
+	PATH="$T_TRASH/bin:$PATH" "$FERRY" pipeline run --repo ex >out7 2>&1 &&
+	printf "%s\n" "build" "run app -- /app/run-tests" "bundle publish --tag $(git -C ex rev-parse HEAD)" \
+	    "converge --env test" "dismiss --env test" >want.calls &&
+	diff want.calls werf.calls &&
+	grep "^ *# run: \[\"werf\", \"kube-run\", \"app\", \"--\", \"/app/run-tests\"\]" ex/.ferry.yaml
 '
 
 test_expect 'outside a repository: a clear error' '

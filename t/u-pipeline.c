@@ -566,6 +566,73 @@ static const struct applies_case applies[] = {
 	{ "{refs: \"v*\"}", GITEVENT_PUSH, "refs/heads/v2", 1 },
 };
 
+/* A stage whose env holds n nested lists ("env: [[...]]"). */
+static char *
+deep_env(size_t n)
+{
+	struct buf	b;
+	size_t		i;
+
+	buf_init(&b);
+	buf_addstr(&b, "stages:\n  - name: x\n    run: [\"true\"]\n    env: ");
+	for (i = 0; i < n; i++)
+		buf_add(&b, "[", 1);
+	for (i = 0; i < n; i++)
+		buf_add(&b, "]", 1);
+	buf_addstr(&b, "\n");
+	return (b.data);
+}
+
+static void
+test_depth(void)
+{
+	struct pipeline	*pl;
+	struct buf	 b;
+	char		*text, *cause, line[300];
+	int		 i;
+
+	/* env sits at level 4: 61 lists inside reach 64, the limit. */
+	text = deep_env(61);
+	pl = parse(text, &cause);
+	ok(pl == NULL && cause != NULL && strcmp(cause, FILE_NAME ":4:10: "
+	    "env: expected a mapping, found a list") == 0, "64 levels are "
+	    "read (and the walk reports what is wrong)");
+	free(cause);
+	free(text);
+
+	text = deep_env(62);
+	pl = parse(text, &cause);
+	ok(pl == NULL && cause != NULL && strcmp(cause, FILE_NAME ":4:71: "
+	    "nested deeper than 64 levels") == 0, "65 levels are refused "
+	    "where the 65th begins");
+	free(cause);
+	free(text);
+
+	buf_init(&b);
+	buf_addstr(&b, "stages:\n  - name: x\n    run: [\"true\"]\n    env:\n");
+	for (i = 0; i < 70; i++) {
+		snprintf(line, sizeof line, "%*sa:\n", 2 * (i + 3), "");
+		buf_addstr(&b, line);
+	}
+	pl = parse(b.data, &cause);
+	ok(pl == NULL && cause != NULL && strcmp(cause, FILE_NAME ":66:129: "
+	    "nested deeper than 64 levels") == 0, "block mappings count as "
+	    "levels too");
+	free(cause);
+	buf_free(&b);
+
+	/*
+	 * A whole 1 MiB of brackets: libyaml alone takes minutes over it;
+	 * refused after 64 levels, it costs nothing.
+	 */
+	text = deep_env((PIPELINE_MAX_BYTES - 64) / 2);
+	pl = parse(text, &cause);
+	ok(pl == NULL && cause != NULL && strstr(cause, "nested deeper than "
+	    "64 levels") != NULL, "1 MiB of nested lists is refused at once");
+	free(cause);
+	free(text);
+}
+
 static void
 test_applies(void)
 {
@@ -684,13 +751,17 @@ test_examples(void)
 	    "refs/heads/feature"), "buildah: push only for main and v* tags");
 	pipeline_free(pl);
 	pl = load_example(srcdir, "werf.yaml");
-	ok(pl != NULL && pl->nstages == 4 &&
+	ok(pl != NULL && pl->nstages == 5 &&
 	    strcmp(pl->stages[0].name, "build") == 0 &&
-	    strcmp(pl->stages[1].name, "publish") == 0 &&
-	    strcmp(pl->stages[2].name, "converge") == 0 &&
-	    strcmp(pl->stages[3].name, "dismiss") == 0 &&
-	    pl->stages[3].nenv == 2, "etc/pipelines/werf.yaml parses: the "
-	    "werf flow, env shared through an anchor");
+	    strcmp(pl->stages[1].name, "test") == 0 &&
+	    strcmp(pl->stages[1].argv[0], "werf") == 0 &&
+	    strcmp(pl->stages[1].argv[1], "run") == 0 &&
+	    strcmp(pl->stages[2].name, "publish") == 0 &&
+	    strcmp(pl->stages[3].name, "converge") == 0 &&
+	    strcmp(pl->stages[4].name, "dismiss") == 0 &&
+	    pl->stages[4].nenv == 2, "etc/pipelines/werf.yaml parses: the "
+	    "werf flow with a test in the image, env shared through an "
+	    "anchor");
 	pipeline_free(pl);
 	pl = load_example(srcdir, "release.yaml");
 	ok(pl != NULL && pl->nstages == 4 && pl->nimages == 1 &&
@@ -712,6 +783,7 @@ main(void)
 	test_errors();
 	test_collected();
 	test_limits();
+	test_depth();
 	test_applies();
 	test_werf_default();
 	test_examples();
