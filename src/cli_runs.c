@@ -16,12 +16,14 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define CLI_REPLY_MAX	(64u * 1024 * 1024)
 
 static const char	*cli_duration(json_t *, json_t *, char *, size_t);
 static const char	*cli_stage_duration(json_t *, char *, size_t);
+static size_t		 cli_stdout_cb(char *, size_t, size_t, void *);
 static void		 cli_print_stages(json_t *);
 
 struct cli_buf {
@@ -313,7 +315,7 @@ cli_duration(json_t *from, json_t *to, char *buf, size_t len)
 	if (!json_is_integer(from))
 		return ("-");
 	ms = (json_is_integer(to) ? json_integer_value(to) :
-	    (long long)time(NULL) * 1000) - json_integer_value(from);
+	    (long long)now_ms()) - json_integer_value(from);
 	if (ms < 60000)
 		snprintf(buf, len, "%.1fs", (double)ms / 1000);
 	else
@@ -438,6 +440,7 @@ cli_get_text(const struct cli_target *t, const char *path,
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, cli_stdout_cb);
 	cc = curl_easy_perform(curl);	/* the body goes to stdout */
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 	if (cc != CURLE_OK) {
@@ -453,6 +456,21 @@ cli_get_text(const struct cli_target *t, const char *path,
 	free(url);
 	free(sock);
 	return (cc == CURLE_OK ? 0 : 1);
+}
+
+/*
+ * The body to stdout as it arrives: a followed log piped into another
+ * program (grep, tee) must not wait in stdio's buffer for the stage's end.
+ */
+static size_t
+cli_stdout_cb(char *ptr, size_t size, size_t n, void *arg)
+{
+	size_t	len = size * n;
+
+	(void)arg;
+	if (fwrite(ptr, 1, len, stdout) != len || fflush(stdout) != 0)
+		return (0);
+	return (len);
 }
 
 /* Print a stage's log; with follow, stream it until the stage ends. */

@@ -168,11 +168,11 @@ test_expect 'a running run is neither superseded nor killed by newer pushes' '
 	test "$(state $b)" = superseded && ! test -e state/logs/$b
 '
 
-# follow_all ID: `ferry logs ID -f` in the background, into ./followed.
-# Line-buffered by stdbuf: ferry leaves its standard output to stdio, which
-# holds a followed log in a 4 KB buffer when that output is not a terminal.
+# follow_all ID: `ferry logs ID -f` in the background, into ./followed (a
+# file, not a terminal: ferry must write what arrives at once, not when a
+# stdio buffer fills).
 follow_all() {
-	timeout 60 stdbuf -oL "$FERRY" -s "$T_SOCK" logs "$1" -f >followed 2>follow.err &
+	timeout 60 "$FERRY" -s "$T_SOCK" logs "$1" -f >followed 2>follow.err &
 	FPID=$!
 }
 
