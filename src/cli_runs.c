@@ -648,7 +648,7 @@ cli_artifacts(const struct cli_target *t, int argc, char **argv)
 {
 	const char	*project = NULL;
 	char		*path, *ep, when[32];
-	json_t		*o, *list, *a;
+	json_t		*o, *list, *a, *reused;
 	size_t		 i;
 	int		 k, as_json = 0;
 
@@ -675,15 +675,19 @@ cli_artifacts(const struct cli_target *t, int argc, char **argv)
 	if (as_json)
 		cli_print_json(list);
 	else {
-		printf("%-6s %-7s %-12s %-12s %-10s %s\n", "RUN", "KIND",
-		    "NAME", "COMMIT", "ACCEPT", "REFERENCE");
+		printf("%-6s %-7s %-12s %-12s %-10s %-7s %s\n", "RUN",
+		    "KIND", "NAME", "COMMIT", "ACCEPT", "BUILD", "REFERENCE");
 		json_array_foreach(list, i, a) {
 			cli_time(json_object_get(a, "created_at"), when,
 			    sizeof when);
-			printf("%-6lld %-7s %-12s %-12.12s %-10s %s:%s@%s\n",
+			reused = json_object_get(a, "reused");
+			printf("%-6lld %-7s %-12s %-12.12s %-10s %-7s "
+			    "%s:%s@%s\n",
 			    json_integer_value(json_object_get(a, "run")),
 			    cli_str(a, "kind"), cli_str(a, "name"),
 			    cli_str(a, "sha"), cli_str(a, "acceptance"),
+			    json_is_true(reused) ? "reused" :
+			    json_is_false(reused) ? "built" : "-",
 			    cli_str(a, "repository"), cli_str(a, "tag"),
 			    cli_str(a, "digest"));
 		}

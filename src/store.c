@@ -966,7 +966,7 @@ store_artifacts_list(struct store *st, const char *project, int limit)
 {
 	static const char	*names[] = { "id", "project", "sha", "ref",
 	    "kind", "name", "repository", "tag", "digest", "run", "created_at",
-	    "acceptance" };
+	    "acceptance", "reused" };
 	sqlite3_stmt		*s;
 	json_t			*a, *o;
 	size_t			 i;
@@ -975,7 +975,11 @@ store_artifacts_list(struct store *st, const char *project, int limit)
 	if (sqlite3_prepare_v2(st->db, "SELECT a.id, a.project, a.sha, a.ref, "
 	    "a.kind, a.name, a.repository, a.tag, a.digest, a.run_id, "
 	    "a.created_at, (SELECT result FROM acceptance c WHERE c.digest = "
-	    "a.digest ORDER BY c.created_at DESC LIMIT 1) FROM artifacts a "
+	    "a.digest ORDER BY c.created_at DESC LIMIT 1), "
+	    /* ferry build's reused.<name> output, for images */
+	    "CASE WHEN a.kind = 'image' THEN (SELECT o.value = 'true' FROM "
+	    "outputs o WHERE o.run_id = a.run_id AND o.key = 'reused.' || "
+	    "a.name) END FROM artifacts a "
 	    "WHERE (?1 IS NULL OR a.project = ?1) ORDER BY a.id DESC LIMIT ?2",
 	    -1, &s, NULL) != SQLITE_OK) {
 		store_log_error(st, "artifacts");
@@ -986,9 +990,12 @@ store_artifacts_list(struct store *st, const char *project, int limit)
 	a = json_array();
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		o = json_object();
-		for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		for (i = 0; i < sizeof names / sizeof names[0] - 1; i++)
 			json_object_set_new(o, names[i],
 			    store_column_json(s, (int)i));
+		json_object_set_new(o, "reused", sqlite3_column_type(s,
+		    (int)i) == SQLITE_NULL ? json_null() :
+		    json_boolean(sqlite3_column_int(s, (int)i)));
 		json_array_append_new(a, o);
 	}
 	sqlite3_finalize(s);

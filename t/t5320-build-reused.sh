@@ -71,7 +71,11 @@ test_expect 'a commit touching one image reuses the other and records which' '
 	grep "image tool built $REG/acme/tool:" state/logs/$id/build.log &&
 	grep "app reused=true tool reused=false" state/logs/$id/report.log &&
 	api "/api/v1/artifacts?project=shop" &&
-	jq -e "[.artifacts[] | select(.run == $id) | .name] | sort == [\"app\", \"tool\"]" body
+	jq -e "[.artifacts[] | select(.run == $id) | .name] | sort == [\"app\", \"tool\"]" body &&
+	jq -e "[.artifacts[] | select(.run == $id) | {(.name): .reused}] | add == {app: true, tool: false}" body &&
+	"$FERRY" -s "$T_SOCK" artifacts --project shop >arts &&
+	grep -E "^$id +image +app +[0-9a-f]+ +[a-z-]+ +reused " arts &&
+	grep -E "^$id +image +tool +[0-9a-f]+ +[a-z-]+ +built " arts
 '
 
 test_expect 'ferry build by hand prints what it reused' '
