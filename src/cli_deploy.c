@@ -335,8 +335,14 @@ cli_env_action(const struct cli_target *t, int argc, char **argv)
 	if (o == NULL)
 		return (1);
 	if ((id = json_integer_value(json_object_get(o, "release"))) > 0) {
-		printf("release %lld: %s of %s requested\n", id, action,
+		/* In a manual environment it may wait for approvals. */
+		printf("release %lld: %s of %s requested", id, action,
 		    argv[1]);
+		if (json_is_string(json_object_get(o, "state")))
+			printf(": %s", cli_str(o, "state"));
+		if (json_is_string(json_object_get(o, "reason")))
+			printf(": %s", cli_str(o, "reason"));
+		printf("\n");
 		json_decref(o);
 		return (wait ? cli_release_wait(t, id, timeout) : 0);
 	}

@@ -229,6 +229,7 @@ test_expect 'a deploy by someone not among the deployers waits for approval; a d
 	api /api/v1/releases/$cid && jq -e ".state == \"awaiting-approval\" and .source == \"manual\" and .requested_by == \"token:carol\"" body &&
 	test ! -e gated.out &&
 	$FERRY -s "$T_SOCK" deploy gated 1.2.0 >res && id=$(sed -n "s/^release \([0-9]*\):.*/\1/p" res) &&
+	grep "^release $id: deploy of gated requested: awaiting-approval: requested by unix:$(id -un), not a deployer of gated" res &&
 	api /api/v1/releases/$id && jq -e ".state == \"awaiting-approval\"" body &&
 	test ! -e gated.out &&
 	env_post tok-alice-1 gated deploy "{\"version\": \"1.1.0\"}" && expect_code 202 &&
