@@ -136,6 +136,7 @@ struct conf_environment {
 	struct conf_policy	 policy;
 	int			 manual;	/* mode: manual */
 	int			 require_acceptance;
+	char			*project;	/* whose runs vouch, or NULL */
 	int			 approvals;	/* needed, manual mode */
 	char			**approvers;	/* chat user ids */
 	size_t			 napprovers;

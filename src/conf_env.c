@@ -217,6 +217,11 @@ conf_environment_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	if (strcmp(key, "require_acceptance") == 0)
 		return (conf_bool(p, v, key, &env->require_acceptance));
+	if (strcmp(key, "project") == 0) {
+		free(env->project);
+		return ((env->project = conf_string(p, v, key)) == NULL ?
+		    -1 : 0);
+	}
 	if (strcmp(key, "approvals") == 0) {
 		if (conf_number(p, v, key, 1, 16, &n) != 0)
 			return (-1);
@@ -505,6 +510,7 @@ conf_environments_free(struct conf *conf)
 		e = &conf->environments[i];
 		free(e->name);
 		free(e->repository);
+		free(e->project);
 		free(e->registry);
 		free(e->repo_path);
 		free(e->policy.kind);
@@ -571,6 +577,22 @@ conf_environments_finish(struct conf_parse *p)
 
 	for (i = 0; i < p->conf->nenvironments; i++) {
 		env = &p->conf->environments[i];
+		/*
+		 * Acceptance is vouched for by the run that published the
+		 * artifact: with several projects, tie the environment to
+		 * the one that builds it, or another project's pipeline could
+		 * name this repository's digest and pass its own acceptance.
+		 */
+		if (env->project != NULL &&
+		    conf_project_find(p->conf, env->project) == NULL)
+			conf_error(p, NULL, "environment %s: project: no "
+			    "project \"%s\"", env->name, env->project);
+		if (env->require_acceptance && env->project == NULL &&
+		    p->conf->nprojects > 1)
+			conf_warning(p->conf, "%s: environment %s: with "
+			    "require_acceptance and several projects, set "
+			    "project: (the project whose runs may vouch for "
+			    "%s)", p->file, env->name, env->repository);
 		if (!env->manual || env->self_approval)
 			continue;
 		if (env->napprovers == 0)

@@ -521,7 +521,7 @@ release_eval(struct release_mgr *m, const struct conf_environment *env)
 		if (env->require_acceptance &&
 		    strcmp(source, "rollback") != 0 &&
 		    (acc = store_acceptance_result(m->store,
-		    env->repository, digest)) != 1) {
+		    env->repository, digest, env->project)) != 1) {
 			snprintf(reason, sizeof reason, acc == 0 ?
 			    "acceptance failed for %s; it is not deployed to "
 			    "%s" : "waiting for %s to pass acceptance",

@@ -110,7 +110,7 @@ int		 store_approval_add(struct store *, int64_t, const char *,
 		     const char *, const char *, const char *);
 int		 store_approvals_count(struct store *, int64_t);
 int		 store_acceptance_result(struct store *, const char *,
-		    const char *);
+		    const char *, const char *);
 struct json_t	*store_watch_get(struct store *, const char *);
 int		 store_watch_set(struct store *, const char *, const char *,
 		     const char *, int);

@@ -258,11 +258,12 @@ store_approvals_count(struct store *st, int64_t id)
  * its own result; an image counts when a bundle of the same run passed.
  * The artifact must have been recorded by that run in that repository: a
  * digest alone would let any project's pipeline vouch for another's.
+ * With project, only that project's runs count (environments[].project).
  * Returns 1 passed, 0 failed, -1 when nothing is known yet.
  */
 int
 store_acceptance_result(struct store *st, const char *repository,
-    const char *digest)
+    const char *digest, const char *project)
 {
 	int64_t	passed, failed;
 
@@ -270,15 +271,16 @@ store_acceptance_result(struct store *st, const char *repository,
 	    "artifacts b ON b.run_id = c.run_id AND b.kind = 'bundle' AND "
 	    "b.digest = c.digest WHERE c.result = 'passed' AND EXISTS "
 	    "(SELECT 1 FROM artifacts a WHERE a.run_id = c.run_id AND "
-	    "a.repository = ?1 AND a.digest = ?2)", "ss", repository, digest,
-	    NULL);
+	    "a.repository = ?1 AND a.digest = ?2 AND (?3 IS NULL OR "
+	    "a.project = ?3))", "sss", repository, digest, project);
 	if (passed > 0)
 		return (1);
 	failed = store_int_query(st, "SELECT count(*) FROM acceptance c JOIN "
 	    "artifacts b ON b.run_id = c.run_id AND b.kind = 'bundle' AND "
 	    "b.digest = c.digest WHERE EXISTS (SELECT 1 FROM artifacts a "
 	    "WHERE a.run_id = c.run_id AND a.repository = ?1 AND "
-	    "a.digest = ?2)", "ss", repository, digest, NULL);
+	    "a.digest = ?2 AND (?3 IS NULL OR a.project = ?3))", "sss",
+	    repository, digest, project);
 	return (failed > 0 ? 0 : -1);
 }
 

@@ -64,6 +64,21 @@ test_expect 'ferryd -n refuses statuses a provider cannot take' '
 	grep -x "configuration OK" res
 '
 
+test_expect 'ferryd -n: an environment names the project whose runs vouch for it' '
+	echo t >p.token && chmod 600 p.token &&
+	{ printf "listen: 127.0.0.1:0\nprojects:\n"
+	  printf "  - {name: a, repo: r, provider: github, secret_file: p.token}\n"
+	  printf "  - {name: b, repo: r, provider: github, secret_file: p.token}\n"
+	  printf "environments:\n  - name: prod\n    repository: reg.example.com/a\n    policy: {semver: \">=1.0.0\"}\n"
+	  printf "    require_acceptance: true\n    deploy: {driver: command, run: [\"true\"]}\n"; } >env.yaml &&
+	"$FERRYD" -n -c env.yaml >res 2>&1 && grep -x "configuration OK" res &&
+	grep "environment prod: with require_acceptance and several projects, set project:" res &&
+	sed "s/^    require_acceptance: true/&\n    project: a/" env.yaml >env2.yaml &&
+	"$FERRYD" -n -c env2.yaml >res 2>&1 && grep -x "configuration OK" res && ! grep "set project" res &&
+	sed "s/^    require_acceptance: true/&\n    project: nosuch/" env.yaml >env3.yaml &&
+	! "$FERRYD" -n -c env3.yaml >res 2>&1 && grep "environment prod: project: no project \"nosuch\"" res
+'
+
 test_expect 'a missing config file is a clear error' '
 	! "$FERRYD" -n -c nonexistent.yaml 2>res &&
 	grep "nonexistent.yaml: No such file" res

@@ -136,6 +136,7 @@ test_expect 'setup: project, GitOps repository, fault proxy, ferryd, registry no
 	environments:
 	  - name: production
 	    repository: $REG/acme/shop
+	    project: shop
 	    policy: {semver: ">=1.0.0"}
 	    require_acceptance: true
 	    poll_interval: off
@@ -306,6 +307,15 @@ held_for_acceptance() {
 test_expect 'another project cannot vouch for an artifact by its digest' '
 	releases production && bad=$(jq -r "[.[] | select(.tag == \"1.1.0\")][0].digest" rel) &&
 	rogue_run "bundle=$REG/acme/rogue:1.1.0@$bad\\n" "" &&
+	held_for_acceptance
+'
+
+# rogue names shop's own repository and the failed digest from a publish
+# stage, then passes its acceptance: production takes only shop's runs.
+test_expect 'another project cannot vouch even by naming the same repository' '
+	rogue_run "bundle=$REG/acme/shop:1.1.0@$bad\\n" "" &&
+	api "/api/v1/artifacts?project=rogue" &&
+	jq -e "any(.artifacts[]; .repository == \"$REG/acme/shop\" and .digest == \"$bad\")" body &&
 	held_for_acceptance
 '
 
