@@ -9,7 +9,9 @@
  * a file for ferryd ("commit=<sha>", "pipeline=yes|none", "werf=yes|no"),
  * written last and only on success; progress with timings and the
  * one-line error go to standard error. No shell and no git command is ever
- * run: everything goes through repo.c and libgit2.
+ * run: everything goes through repo.c and libgit2. ferryd gives the ref and
+ * commit of a webhook in FERRY_CHECKOUT_REF and FERRY_CHECKOUT_SHA, which
+ * --ref and --sha replace.
  */
 #include "config.h"
 
@@ -265,6 +267,12 @@ cli_checkout(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* How ferryd passes what came in a webhook: not as arguments. */
+	if (ref == NULL)
+		ref = getenv("FERRY_CHECKOUT_REF");
+	if (sha == NULL && (sha = getenv("FERRY_CHECKOUT_SHA")) != NULL &&
+	    *sha == '\0')
+		sha = NULL;
 	if (optind != argc || mirror == NULL || url == NULL || ref == NULL) {
 		checkout_usage();
 		goto out;

@@ -880,7 +880,7 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	struct runner_run	*run;
 	struct exec_spec	 spec;
 	char			*mirror, *ferry, *log, *cause = NULL, *s;
-	char			*envp[4];
+	char			*envp[6];
 	size_t			 n = 0, i;
 	const char		*branch;
 
@@ -978,12 +978,6 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	runner_argv_add(&run->checkout_argv, &n, mirror);
 	runner_argv_add(&run->checkout_argv, &n, "--url");
 	runner_argv_add(&run->checkout_argv, &n, pr->repo);
-	runner_argv_add(&run->checkout_argv, &n, "--ref");
-	runner_argv_add(&run->checkout_argv, &n, run->ref);
-	if (run->sha[0] != '\0') {
-		runner_argv_add(&run->checkout_argv, &n, "--sha");
-		runner_argv_add(&run->checkout_argv, &n, run->sha);
-	}
 	runner_argv_add(&run->checkout_argv, &n, "--worktree");
 	runner_argv_add(&run->checkout_argv, &n, run->worktree);
 	xasprintf(&s, "%s/ferry.yaml", run->workdir);
@@ -1021,7 +1015,14 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	xasprintf(&envp[0], "PATH=%s", conf->exec_path);
 	xasprintf(&envp[1], "HOME=%s/home", conf->state_dir);
 	envp[2] = xstrdup("LANG=C.UTF-8");
-	envp[3] = NULL;
+	/*
+	 * The ref and commit came in a webhook: they go to the checkout in
+	 * its environment, never on its command line (ps, and the rule that
+	 * payload data is never an argument).
+	 */
+	xasprintf(&envp[3], "FERRY_CHECKOUT_REF=%s", run->ref);
+	xasprintf(&envp[4], "FERRY_CHECKOUT_SHA=%s", run->sha);
+	envp[5] = NULL;
 	log = runner_log_path(conf, run->id, "checkout");
 	memset(&spec, 0, sizeof spec);
 	spec.argv = run->checkout_argv;

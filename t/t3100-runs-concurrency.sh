@@ -128,6 +128,27 @@ test_expect 'a checkout longer than executor.checkout_timeout fails the run' '
 	grep "checkout timed out after 1 s" "$T_TRASH/state/logs/$t/checkout.log"
 '
 
+# A stand-in for ferry that writes down how it was called, then runs the
+# real one: the webhook's ref and commit must come in the environment.
+spy_ferry() {
+	printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s/spy.argv"\nenv >"%s/spy.env"\nexec "%s" "$@"\n' \
+		"$T_TRASH" "$T_TRASH" "$FERRY" >spy-ferry && chmod +x spy-ferry
+}
+
+test_expect 'the checkout gets the ref and commit in its environment, not as arguments' '
+	spy_ferry &&
+	T_EXEC="{concurrency: 4, ferry: $T_TRASH/spy-ferry}" write_config <<-EOF &&
+	projects:
+	  - {name: shop, repo: "file://$T_TRASH/git/shop.git", provider: github, secret_file: secret}
+	EOF
+	hup_daemon && wait_for "test \$(grep -c \"configuration reloaded\" ferryd.log) -ge 2" &&
+	git -C git/shop.git branch spy main && sha=$(git -C git/shop.git rev-parse refs/heads/spy) &&
+	t=$(deliver shop refs/heads/spy $sha) &&
+	wait_run $t success &&
+	grep -x "checkout" spy.argv && ! grep "refs/heads/spy" spy.argv && ! grep "$sha" spy.argv &&
+	grep -x "FERRY_CHECKOUT_REF=refs/heads/spy" spy.env && grep -x "FERRY_CHECKOUT_SHA=$sha" spy.env
+'
+
 test_expect 'stop' '
 	stop_daemon
 '
