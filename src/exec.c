@@ -12,12 +12,30 @@
  * keeps the pipe open does not hold the job for more than a few seconds
  * after the process has exited, and is killed with the group. A timeout or
  * a cancel sends SIGTERM to the group, and SIGKILL after the grace period.
+ *
+ * ISOLATION: a job given an exec_isolation (the stages) runs in its own
+ * user and mount namespaces, and a PID namespace where /proc can be
+ * mounted. The child (C below, the group leader ferryd knows) unshares a
+ * user namespace that maps ferryd's uid and gid to themselves, so files
+ * keep their owners, and covers what the plan hides with an empty
+ * read-only tmpfs (folders) or /dev/null (files and the API socket); the
+ * paths the stage needs are bound back through the tmpfs from descriptors
+ * opened before. Then it unshares a second user and mount namespace: the
+ * kernel locks mounts that come from a more privileged namespace, so even
+ * a stage that is root inside cannot unmount the covers to look under
+ * them. With a PID namespace, C forks I, pid 1 of the namespace, which
+ * mounts a /proc of its own (ferryd and other jobs are not in it, so no
+ * /proc/PID/root or /proc/PID/environ of theirs) and forks S, the stage.
+ * C and I only wait and pass S's exit status on; the group's SIGTERM
+ * reaches S; when I ends the kernel kills whatever S left behind.
  */
 #include "config.h"
 
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -25,6 +43,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -74,6 +94,30 @@ static struct event		*exec_sigchld;
 static LIST_HEAD(, exec_job)	 exec_jobs = LIST_HEAD_INITIALIZER(exec_jobs);
 static int			 exec_njobs;
 
+/* What the child of an isolated job mounts; built before the fork. */
+struct exec_plan {
+	char		**dirs;		/* covered by an empty tmpfs */
+	size_t		  ndirs;
+	char		**files;	/* covered by /dev/null */
+	size_t		  nfiles;
+	char		**keeps;	/* bound back through a cover */
+	int		 *keep_ro;
+	int		 *keep_fd;
+	size_t		  nkeeps;
+	int		  pidns;
+	char		  uid_map[64];
+	char		  gid_map[64];
+};
+
+/* What the kernel allows, found once by exec_iso_probe. */
+#define EXEC_ISO_UNKNOWN	0
+#define EXEC_ISO_FULL		1	/* user, mount and PID namespaces */
+#define EXEC_ISO_NOPID		2	/* no /proc of our own */
+#define EXEC_ISO_NONE		3
+static int			 exec_iso_state = EXEC_ISO_UNKNOWN;
+static char			 exec_iso_why[256];
+static char			 exec_iso_err[512];	/* in the child */
+
 static void	exec_reap_cb(evutil_socket_t, short, void *);
 static void	exec_maybe_done(struct exec_job *);
 
@@ -82,6 +126,12 @@ void
 exec_init(struct event_base *base)
 {
 	exec_base = base;
+	/*
+	 * Not dumpable: a process of our uid (a stage, where it is not in a
+	 * PID namespace of its own) cannot ptrace ferryd nor open its
+	 * /proc/PID/root, fd/ or mem to get past the stage's isolation.
+	 */
+	prctl(PR_SET_DUMPABLE, 0);
 	exec_sigchld = evsignal_new(base, SIGCHLD, exec_reap_cb, NULL);
 	evsignal_add(exec_sigchld, NULL);
 }
@@ -393,9 +443,461 @@ exec_reap_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+
+/* Add a copy of path to a list (for exec_isolation). */
+void
+exec_isolation_add(char ***v, size_t *n, const char *path)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof **v);
+	(*v)[(*n)++] = xstrdup(path);
+}
+
+static void
+exec_strv_free(char **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+exec_isolation_free(struct exec_isolation *iso)
+{
+	if (iso == NULL)
+		return;
+	exec_strv_free(iso->hide, iso->nhide);
+	exec_strv_free(iso->secrets, iso->nsecrets);
+	exec_strv_free(iso->keep, iso->nkeep);
+	exec_strv_free(iso->keep_ro, iso->nkeep_ro);
+	memset(iso, 0, sizeof *iso);
+}
+
+/* Is path a or below b? */
+static int
+exec_path_under(const char *a, const char *b)
+{
+	size_t	n = strlen(b);
+
+	if (strcmp(b, "/") == 0)
+		return (1);
+	return (strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/'));
+}
+
+/*
+ * Folders that hold what any program needs: never covered, whatever the
+ * configuration says. A secret in one of them is covered file by file.
+ */
+static int
+exec_path_is_shared(const char *path)
+{
+	static const char *shared[] = { "/", "/bin", "/boot", "/dev",
+	    "/dev/shm", "/etc", "/home", "/lib", "/lib64", "/media", "/mnt",
+	    "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp",
+	    "/usr", "/usr/bin", "/usr/lib", "/usr/local", "/usr/local/bin",
+	    "/usr/local/etc", "/usr/local/lib", "/usr/sbin", "/usr/share",
+	    "/var", "/var/lib", "/var/run", "/var/tmp", NULL };
+	size_t		 i;
+
+	for (i = 0; shared[i] != NULL; i++)
+		if (strcmp(path, shared[i]) == 0)
+			return (1);
+	return (0);
+}
+
+static void
+exec_plan_free(struct exec_plan *pl)
+{
+	exec_strv_free(pl->dirs, pl->ndirs);
+	exec_strv_free(pl->files, pl->nfiles);
+	exec_strv_free(pl->keeps, pl->nkeeps);
+	free(pl->keep_ro);
+	free(pl->keep_fd);
+	memset(pl, 0, sizeof *pl);
+}
+
+/* Is path under a folder the plan covers? */
+static int
+exec_plan_covers(const struct exec_plan *pl, const char *path)
+{
+	size_t	i;
+
+	for (i = 0; i < pl->ndirs; i++)
+		if (exec_path_under(path, pl->dirs[i]))
+			return (1);
+	return (0);
+}
+
+/* Cover path (canonical), as a folder or a file, once. */
+static void
+exec_plan_hide(struct exec_plan *pl, const char *path)
+{
+	struct stat	st;
+	size_t		i;
+
+	if (exec_plan_covers(pl, path) || stat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		for (i = 0; i < pl->nfiles; i++)
+			if (strcmp(pl->files[i], path) == 0)
+				return;
+		exec_isolation_add(&pl->files, &pl->nfiles, path);
+		return;
+	}
+	if (exec_path_is_shared(path))
+		return;
+	/* A folder inside this one is covered with it. */
+	for (i = 0; i < pl->ndirs; i++) {
+		if (!exec_path_under(pl->dirs[i], path))
+			continue;
+		free(pl->dirs[i]);
+		pl->dirs[i--] = pl->dirs[--pl->ndirs];
+	}
+	exec_isolation_add(&pl->dirs, &pl->ndirs, path);
+}
+
+/* Canonical paths of a list; those that do not exist are left out. */
+static char **
+exec_plan_real(char *const *v, size_t n, size_t *np)
+{
+	char	**out = NULL, *r;
+	size_t	  i;
+
+	*np = 0;
+	for (i = 0; i < n; i++)
+		if ((r = realpath(v[i], NULL)) != NULL) {
+			exec_isolation_add(&out, np, r);
+			free(r);
+		}
+	return (out);
+}
+
+/* What the child mounts, from what the caller asked. */
+static void
+exec_plan_build(const struct exec_isolation *iso, struct exec_plan *pl)
+{
+	char	**hide, **secrets, **keep, **keep_ro, *dir, *slash;
+	size_t	  nhide, nsecrets, nkeep, nkeep_ro, i, j;
+	int	  holds;
+
+	memset(pl, 0, sizeof *pl);
+	pl->pidns = exec_iso_state == EXEC_ISO_FULL;
+	snprintf(pl->uid_map, sizeof pl->uid_map, "%lu %lu 1\n",
+	    (unsigned long)geteuid(), (unsigned long)geteuid());
+	snprintf(pl->gid_map, sizeof pl->gid_map, "%lu %lu 1\n",
+	    (unsigned long)getegid(), (unsigned long)getegid());
+	hide = exec_plan_real(iso->hide, iso->nhide, &nhide);
+	secrets = exec_plan_real(iso->secrets, iso->nsecrets, &nsecrets);
+	keep = exec_plan_real(iso->keep, iso->nkeep, &nkeep);
+	keep_ro = exec_plan_real(iso->keep_ro, iso->nkeep_ro, &nkeep_ro);
+
+	for (i = 0; i < nhide; i++)
+		exec_plan_hide(pl, hide[i]);
+	for (i = 0; i < nsecrets; i++) {
+		dir = xstrdup(secrets[i]);
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		/*
+		 * The secret's folder, unless others need it too: a shared
+		 * one, or one that holds what the stage keeps (a test's
+		 * folder holding the state directory, say).
+		 */
+		holds = exec_path_is_shared(dir);
+		for (j = 0; j < nkeep && !holds; j++)
+			holds = exec_path_under(keep[j], dir);
+		for (j = 0; j < nkeep_ro && !holds; j++)
+			holds = exec_path_under(keep_ro[j], dir);
+		exec_plan_hide(pl, holds ? secrets[i] : dir);
+		free(dir);
+	}
+	for (i = 0; i < nkeep + nkeep_ro; i++) {
+		const char *k = i < nkeep ? keep[i] : keep_ro[i - nkeep];
+		int ro = i >= nkeep;
+
+		/* Writable kept paths need a way through a cover only. */
+		if (!ro && !exec_plan_covers(pl, k))
+			continue;
+		pl->keep_ro = xreallocarray(pl->keep_ro, pl->nkeeps + 1,
+		    sizeof *pl->keep_ro);
+		pl->keep_fd = xreallocarray(pl->keep_fd, pl->nkeeps + 1,
+		    sizeof *pl->keep_fd);
+		pl->keep_ro[pl->nkeeps] = ro;
+		pl->keep_fd[pl->nkeeps] = -1;
+		exec_isolation_add(&pl->keeps, &pl->nkeeps, k);
+	}
+	exec_strv_free(hide, nhide);
+	exec_strv_free(secrets, nsecrets);
+	exec_strv_free(keep, nkeep);
+	exec_strv_free(keep_ro, nkeep_ro);
+}
+
+/* In the child: note why a step failed, for the log. Returns -1. */
+static int
+exec_iso_fail(const char *what, const char *path)
+{
+	snprintf(exec_iso_err, sizeof exec_iso_err, "%s%s%s: %s", what,
+	    path != NULL ? " " : "", path != NULL ? path : "",
+	    strerror(errno));
+	return (-1);
+}
+
+static int
+exec_iso_write(const char *path, const char *text)
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return (n == (ssize_t)strlen(text) ? 0 : -1);
+}
+
+/* In the child: a user namespace (and others) mapping us to ourselves. */
+static int
+exec_iso_userns(const struct exec_plan *pl, int flags)
+{
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | flags) == -1)
+		return (exec_iso_fail("unshare", NULL));
+	/* Unprivileged gid maps need setgroups off; old kernels lack it. */
+	if (exec_iso_write("/proc/self/setgroups", "deny") == -1 &&
+	    errno != ENOENT)
+		return (exec_iso_fail("write", "/proc/self/setgroups"));
+	if (exec_iso_write("/proc/self/uid_map", pl->uid_map) == -1)
+		return (exec_iso_fail("write", "/proc/self/uid_map"));
+	if (exec_iso_write("/proc/self/gid_map", pl->gid_map) == -1)
+		return (exec_iso_fail("write", "/proc/self/gid_map"));
+	return (0);
+}
+
+/* The lockable flags of the mount at path, which a remount must keep. */
+static unsigned long
+exec_iso_mount_flags(const char *path)
+{
+	struct statvfs	sv;
+	unsigned long	fl = 0;
+
+	if (statvfs(path, &sv) != 0)
+		return (0);
+	if (sv.f_flag & ST_NOSUID)
+		fl |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		fl |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		fl |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		fl |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		fl |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		fl |= MS_RELATIME;
+	return (fl);
+}
+
+/* mkdir -p of path's components below top (a fresh tmpfs). */
+static int
+exec_iso_mkdirs(const char *top, const char *path)
+{
+	char	buf[PATH_MAX], *p;
+	size_t	n = strlen(top);
+
+	if (strlen(path) <= n + 1 ||
+	    snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return (0);
+	for (p = buf + n + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return (-1);
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+		return (-1);
+	return (0);
+}
+
+/* In the child, in its first user namespace: put the covers on. */
+static int
+exec_iso_mount(struct exec_plan *pl)
+{
+	char		src[64];
+	size_t		i, j;
+	unsigned long	fl;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		return (exec_iso_fail("make mounts private", NULL));
+	/* What comes back through the covers, reached before they are on. */
+	for (i = 0; i < pl->nkeeps; i++)
+		if ((pl->keep_fd[i] = open(pl->keeps[i], O_PATH |
+		    O_DIRECTORY | O_CLOEXEC)) == -1)
+			return (exec_iso_fail("open", pl->keeps[i]));
+	for (i = 0; i < pl->ndirs; i++)
+		if (mount("tmpfs", pl->dirs[i], "tmpfs", MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, "size=64k,nr_inodes=256,mode=0755") == -1)
+			return (exec_iso_fail("mount tmpfs on", pl->dirs[i]));
+	for (i = 0; i < pl->nkeeps; i++) {
+		for (j = 0; j < pl->ndirs; j++)
+			if (exec_path_under(pl->keeps[i], pl->dirs[j]) &&
+			    exec_iso_mkdirs(pl->dirs[j], pl->keeps[i]) == -1)
+				return (exec_iso_fail("mkdir", pl->keeps[i]));
+		snprintf(src, sizeof src, "/proc/self/fd/%d", pl->keep_fd[i]);
+		if (mount(src, pl->keeps[i], NULL, MS_BIND | MS_REC,
+		    NULL) == -1)
+			return (exec_iso_fail("bind", pl->keeps[i]));
+		close(pl->keep_fd[i]);
+		pl->keep_fd[i] = -1;
+		if (!pl->keep_ro[i])
+			continue;
+		fl = exec_iso_mount_flags(pl->keeps[i]);
+		if (mount(NULL, pl->keeps[i], NULL, MS_REMOUNT | MS_BIND |
+		    MS_RDONLY | fl, NULL) == -1)
+			return (exec_iso_fail("make read-only", pl->keeps[i]));
+	}
+	for (i = 0; i < pl->nfiles; i++)
+		if (mount("/dev/null", pl->files[i], NULL, MS_BIND,
+		    NULL) == -1)
+			return (exec_iso_fail("cover", pl->files[i]));
+	for (i = 0; i < pl->ndirs; i++)
+		if (mount(NULL, pl->dirs[i], NULL, MS_REMOUNT | MS_BIND |
+		    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == -1)
+			return (exec_iso_fail("make read-only", pl->dirs[i]));
+	return (0);
+}
+
+/* Wait for pid (reaping any other child) and pass its status on. */
+static void __attribute__((__noreturn__))
+exec_iso_wait(pid_t pid)
+{
+	pid_t	w;
+	int	status;
+
+	for (;;) {
+		w = waitpid(-1, &status, 0);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			_exit(255);
+		if (w != pid)
+			continue;
+		if (WIFEXITED(status))
+			_exit(WEXITSTATUS(status));
+		_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255);
+	}
+}
+
+/*
+ * In the child C: enter the namespaces. Returns in the process that is
+ * to exec (C itself, or S), or -1 with exec_iso_err set.
+ */
+static int
+exec_iso_enter(struct exec_plan *pl)
+{
+	pid_t	pid;
+
+	/* Our /proc/self files are ours again (ferryd is not dumpable). */
+	prctl(PR_SET_DUMPABLE, 1);
+	if (exec_iso_userns(pl, pl->pidns ? CLONE_NEWPID : 0) == -1 ||
+	    exec_iso_mount(pl) == -1)
+		return (-1);
+	if (pl->pidns) {
+		switch (pid = fork()) {
+		case -1:
+			return (exec_iso_fail("fork", NULL));
+		case 0:
+			break;
+		default:
+			/* C: the group's SIGTERM is for the stage. */
+			signal(SIGTERM, SIG_IGN);
+			signal(SIGINT, SIG_IGN);
+			signal(SIGHUP, SIG_IGN);
+			exec_iso_wait(pid);
+		}
+		/* I, pid 1: dies with C, takes the namespace with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, NULL) == -1)
+			return (exec_iso_fail("mount", "/proc"));
+	}
+	/* Covers from a more privileged namespace cannot be lifted. */
+	if (exec_iso_userns(pl, 0) == -1)
+		return (-1);
+	if (pl->pidns) {
+		switch (pid = fork()) {
+		case -1:
+			return (exec_iso_fail("fork", NULL));
+		case 0:
+			break;
+		default:
+			exec_iso_wait(pid);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Find once what the kernel allows, with a child that goes through the
+ * steps of an isolated job that hides nothing.
+ */
+static void
+exec_iso_probe(void)
+{
+	struct exec_plan	pl;
+	pid_t			pid;
+	int			p[2], status;
+	ssize_t			n;
+	char			nopid[sizeof exec_iso_why];
+
+	if (exec_iso_state != EXEC_ISO_UNKNOWN)
+		return;
+	memset(&pl, 0, sizeof pl);
+	exec_iso_state = EXEC_ISO_NONE;
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		snprintf(exec_iso_why, sizeof exec_iso_why, "pipe: %s",
+		    strerror(errno));
+		return;
+	}
+	for (pl.pidns = 1; pl.pidns >= 0; pl.pidns--) {
+		snprintf(pl.uid_map, sizeof pl.uid_map, "%lu %lu 1\n",
+		    (unsigned long)geteuid(), (unsigned long)geteuid());
+		snprintf(pl.gid_map, sizeof pl.gid_map, "%lu %lu 1\n",
+		    (unsigned long)getegid(), (unsigned long)getegid());
+		if ((pid = fork()) == -1)
+			break;
+		if (pid == 0) {
+			if (exec_iso_enter(&pl) == -1) {
+				n = write(p[1], exec_iso_err,
+				    strlen(exec_iso_err));
+				_exit(n > 0 ? 1 : 2);
+			}
+			_exit(0);
+		}
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			exec_iso_state = pl.pidns ? EXEC_ISO_FULL :
+			    EXEC_ISO_NOPID;
+			break;
+		}
+		evutil_make_socket_nonblocking(p[0]);
+		n = read(p[0], exec_iso_why, sizeof exec_iso_why - 1);
+		exec_iso_why[n > 0 ? n : 0] = '\0';
+		if (pl.pidns)
+			memcpy(nopid, exec_iso_why, sizeof nopid);
+	}
+	if (exec_iso_state == EXEC_ISO_NOPID)
+		log_warnx("exec: stages can see other processes (no PID "
+		    "namespace: %s)", nopid);
+	close(p[0]);
+	close(p[1]);
+	if (exec_iso_state == EXEC_ISO_NONE)
+		log_warnx("exec: stage isolation is unavailable: %s",
+		    exec_iso_why);
+}
+
 /* In the child: become the group leader, clean up, exec. Never returns. */
 static void
-exec_child(const struct exec_spec *spec, int out)
+exec_child(const struct exec_spec *spec, struct exec_plan *pl, int out)
 {
 	sigset_t	set;
 	int		fd, sig;
@@ -416,6 +918,11 @@ exec_child(const struct exec_spec *spec, int out)
 	dup2(out, STDERR_FILENO);
 	/* Nothing else of ours, nor of whoever started us, leaks in. */
 	close_range(3, ~0U, 0);
+	if (pl != NULL && exec_iso_enter(pl) == -1) {
+		dprintf(STDERR_FILENO, "ferry: cannot isolate the stage: %s\n",
+		    exec_iso_err);
+		_exit(126);
+	}
 	if (spec->cwd != NULL && chdir(spec->cwd) != 0) {
 		dprintf(STDERR_FILENO, "ferry: cannot enter %s: %s\n",
 		    spec->cwd, strerror(errno));
@@ -444,16 +951,34 @@ struct exec_job *
 exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
     char **cause)
 {
-	struct exec_job	*job;
-	int		 p[2], logfd;
-	pid_t		 pid;
+	struct exec_job		*job;
+	struct exec_plan	 plan, *pl = NULL;
+	int			 p[2], logfd, mode;
+	pid_t			 pid;
 
+	mode = spec->isolation != NULL ? spec->isolation->mode :
+	    EXEC_ISOLATE_NONE;
+	if (mode != EXEC_ISOLATE_NONE) {
+		exec_iso_probe();
+		if (exec_iso_state == EXEC_ISO_NONE &&
+		    mode == EXEC_ISOLATE_NAMESPACES) {
+			xasprintf(cause, "isolation: namespaces is set but "
+			    "unavailable: %s", exec_iso_why);
+			return (NULL);
+		}
+		if (exec_iso_state != EXEC_ISO_NONE) {
+			exec_plan_build(spec->isolation, &plan);
+			pl = &plan;
+		}
+	}
 	if (spec->log_path != NULL) {
 		logfd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND |
 		    O_CLOEXEC, 0640);
 		if (logfd == -1) {
 			xasprintf(cause, "log %s: %s", spec->log_path,
 			    strerror(errno));
+			if (pl != NULL)
+				exec_plan_free(pl);
 			return (NULL);
 		}
 	} else
@@ -462,6 +987,8 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 		xasprintf(cause, "pipe: %s", strerror(errno));
 		if (spec->log_path != NULL)
 			close(logfd);
+		if (pl != NULL)
+			exec_plan_free(pl);
 		return (NULL);
 	}
 	switch (pid = fork()) {
@@ -471,12 +998,16 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 		close(p[1]);
 		if (spec->log_path != NULL)
 			close(logfd);
+		if (pl != NULL)
+			exec_plan_free(pl);
 		return (NULL);
 	case 0:
 		close(p[0]);
-		exec_child(spec, p[1]);
+		exec_child(spec, pl, p[1]);
 		/* NOTREACHED */
 	}
+	if (pl != NULL)
+		exec_plan_free(pl);
 	/* Also here, so that a kill before the child runs hits the group. */
 	setpgid(pid, pid);
 	close(p[1]);
