@@ -661,6 +661,12 @@ exec_iso_userns(const struct exec_plan *pl, int flags)
 {
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | flags) == -1)
 		return (exec_iso_fail("unshare", NULL));
+	/*
+	 * Our /proc/self files are ours only while we are dumpable; but a
+	 * dumpable copy of ferryd's memory (C, I) would be open to the stage
+	 * through /proc/PID/mem, so only for the writes.
+	 */
+	prctl(PR_SET_DUMPABLE, 1);
 	/* Unprivileged gid maps need setgroups off; old kernels lack it. */
 	if (exec_iso_write("/proc/self/setgroups", "deny") == -1 &&
 	    errno != ENOENT)
@@ -669,6 +675,7 @@ exec_iso_userns(const struct exec_plan *pl, int flags)
 		return (exec_iso_fail("write", "/proc/self/uid_map"));
 	if (exec_iso_write("/proc/self/gid_map", pl->gid_map) == -1)
 		return (exec_iso_fail("write", "/proc/self/gid_map"));
+	prctl(PR_SET_DUMPABLE, 0);
 	return (0);
 }
 
@@ -795,8 +802,6 @@ exec_iso_enter(struct exec_plan *pl)
 {
 	pid_t	pid;
 
-	/* Our /proc/self files are ours again (ferryd is not dumpable). */
-	prctl(PR_SET_DUMPABLE, 1);
 	if (exec_iso_userns(pl, pl->pidns ? CLONE_NEWPID : 0) == -1 ||
 	    exec_iso_mount(pl) == -1)
 		return (-1);
@@ -815,6 +820,7 @@ exec_iso_enter(struct exec_plan *pl)
 		}
 		/* I, pid 1: dies with C, takes the namespace with it. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		prctl(PR_SET_NAME, "ferry-init");
 		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
 		    MS_NOEXEC, NULL) == -1)
 			return (exec_iso_fail("mount", "/proc"));
