@@ -121,7 +121,7 @@ test_expect 'setup: two projects, secrets in files and a credential' '
 	$GIT clone -q git/shop.git work 2>/dev/null &&
 	write_probe >work/probe.sh && write_memscan >work/memscan.py &&
 	printf "stages:\n  - name: probe\n    run: [\"sh\", \"probe.sh\"]\n  - name: after\n    run: test \"\$FERRY_OUT_WROTE\" = yes\n" >work/.ferry.yaml &&
-	echo readme >work/README &&
+	echo readme >work/README && cp work/.ferry.yaml probe.yaml &&
 	(cd work && $GIT add -A && $GIT commit -q -m one && git push -q origin HEAD:refs/heads/main) &&
 	export CREDENTIALS_DIRECTORY="$T_TRASH/creds" &&
 	config && start_daemon &&
@@ -181,7 +181,44 @@ test_expect 'a failing isolated stage passes its exit status on' '
 	(cd work && $GIT commit -q -am seven && git push -q origin HEAD:refs/heads/main) &&
 	deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
 	wait_run_end "$(cat id)" && jq -e ".state == \"failed\"" body &&
-	probe_log | grep "stage exited 7"
+	probe_log | grep "stage exited 7" &&
+	cp probe.yaml work/.ferry.yaml && (cd work && $GIT commit -q -am back)
+'
+
+# wrap NAME UNSHARE SETUP: ./NAME runs ferryd in the namespaces of
+# unshare(1) options UNSHARE after the shell commands SETUP.
+wrap() {
+	printf '#!/bin/sh\nexec unshare %s "%s" "$@"\n' "$2" "$T_TRASH/$1.in" >"$1" &&
+	printf '#!/bin/sh\n%s && exec "%s" "$@"\n' "$3" "$FERRYD" >"$1.in" &&
+	chmod +x "$1" "$1.in"
+}
+
+test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are still covered' '
+	stop_daemon && config &&
+	wrap ferryd-noproc -m "mount --bind -o ro /proc/sys /proc/sys" &&
+	FERRYD="$T_TRASH/ferryd-noproc" start_daemon &&
+	run_shop && probe_log >log &&
+	grep "stages can see other processes (no PID namespace" ferryd.log &&
+	test "$(grep -c SAFE log)" -eq 9 && grep "LEAK ferryd-process" log &&
+	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log
+'
+
+test_expect 'without user namespaces, auto runs stages as before and says so once' '
+	stop_daemon &&
+	wrap ferryd-nouserns -Ur "echo 0 >/proc/sys/user/max_user_namespaces" &&
+	FERRYD="$T_TRASH/ferryd-nouserns" start_daemon &&
+	run_shop && run_shop && probe_log >log &&
+	grep "LEAK secret-file" log && grep "OK worktree" log &&
+	test "$(grep -c "stage isolation is unavailable" ferryd.log)" -eq 1
+'
+
+test_expect 'without user namespaces, isolation: namespaces fails the stage' '
+	config namespaces && hup_daemon &&
+	(cd work && $GIT commit -q --allow-empty -m ns && git push -q origin HEAD:refs/heads/main) &&
+	deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
+	wait_run_end "$(cat id)" && jq -e ".state == \"failed\"" body &&
+	probe_log | grep "isolation: namespaces is set but unavailable" &&
+	! probe_log | grep LEAK
 '
 
 test_expect 'stop' 'stop_daemon'
