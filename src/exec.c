@@ -655,28 +655,108 @@ exec_iso_write(const char *path, const char *text)
 	return (n == (ssize_t)strlen(text) ? 0 : -1);
 }
 
-/* In the child: a user namespace (and others) mapping us to ourselves. */
+/*
+ * In the helper H: write the maps of pid's new user namespace. A helper
+ * with CAP_SETGID where we came from (ferryd as root, or C for the inner
+ * namespace) leaves setgroups(2) allowed, which buildah and sudo need; an
+ * unprivileged one must turn it off first. Returns 0, or -1 with
+ * exec_iso_err set.
+ */
+static int
+exec_iso_maps(pid_t pid, const struct exec_plan *pl)
+{
+	char	path[64];
+
+	snprintf(path, sizeof path, "/proc/%ld/uid_map", (long)pid);
+	if (exec_iso_write(path, pl->uid_map) == -1)
+		return (exec_iso_fail("write", path));
+	snprintf(path, sizeof path, "/proc/%ld/gid_map", (long)pid);
+	if (exec_iso_write(path, pl->gid_map) == 0)
+		return (0);
+	if (errno != EPERM)
+		return (exec_iso_fail("write", path));
+	snprintf(path, sizeof path, "/proc/%ld/setgroups", (long)pid);
+	if (exec_iso_write(path, "deny") == -1)
+		return (exec_iso_fail("write", path));
+	snprintf(path, sizeof path, "/proc/%ld/gid_map", (long)pid);
+	if (exec_iso_write(path, pl->gid_map) == -1)
+		return (exec_iso_fail("write", path));
+	return (0);
+}
+
+/*
+ * In the child: a user namespace (and others) mapping us to ourselves.
+ * The maps are written from the namespace we leave, by a helper forked
+ * before, so that they can be written with the privileges we had there.
+ */
 static int
 exec_iso_userns(const struct exec_plan *pl, int flags)
 {
+	pid_t	h;
+	int	go[2], done[2], status, rc = -1;
+	ssize_t	n;
+	char	c = 0;
+
+	if (pipe2(go, O_CLOEXEC) == -1)
+		return (exec_iso_fail("pipe", NULL));
+	if (pipe2(done, O_CLOEXEC) == -1) {
+		close(go[0]);
+		close(go[1]);
+		return (exec_iso_fail("pipe", NULL));
+	}
+	switch (h = fork()) {
+	case -1:
+		exec_iso_fail("fork", NULL);
+		goto out;
+	case 0:
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		if (exec_iso_maps(getppid(), pl) == 0)
+			_exit(0);
+		n = write(done[1], exec_iso_err, strlen(exec_iso_err));
+		_exit(n > 0 ? 1 : 2);
+	}
+	close(done[1]);
+	done[1] = -1;
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | flags) == -1)
-		return (exec_iso_fail("unshare", NULL));
-	/*
-	 * Our /proc/self files are ours only while we are dumpable; but a
-	 * dumpable copy of ferryd's memory (C, I) would be open to the stage
-	 * through /proc/PID/mem, so only for the writes.
-	 */
-	prctl(PR_SET_DUMPABLE, 1);
-	/* Unprivileged gid maps need setgroups off; old kernels lack it. */
-	if (exec_iso_write("/proc/self/setgroups", "deny") == -1 &&
-	    errno != ENOENT)
-		return (exec_iso_fail("write", "/proc/self/setgroups"));
-	if (exec_iso_write("/proc/self/uid_map", pl->uid_map) == -1)
-		return (exec_iso_fail("write", "/proc/self/uid_map"));
-	if (exec_iso_write("/proc/self/gid_map", pl->gid_map) == -1)
-		return (exec_iso_fail("write", "/proc/self/gid_map"));
+		exec_iso_fail("unshare", NULL);
+	else {
+		/*
+		 * Our /proc files are open to H only while we are dumpable;
+		 * but a dumpable copy of ferryd's memory (C, I) would be open
+		 * to the stage through /proc/PID/mem: only for the maps.
+		 */
+		prctl(PR_SET_DUMPABLE, 1);
+		c = 1;
+	}
+	/* A byte tells H to write the maps; EOF tells it to give up. */
+	if (c == 1 && write(go[1], &c, 1) != 1)
+		exec_iso_fail("pipe", NULL);
+	close(go[1]);
+	go[1] = -1;
+	while (waitpid(h, &status, 0) == -1 && errno == EINTR)
+		;
 	prctl(PR_SET_DUMPABLE, 0);
-	return (0);
+	if (c == 1) {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			rc = 0;
+		else if ((n = read(done[0], exec_iso_err,
+		    sizeof exec_iso_err - 1)) > 0)
+			exec_iso_err[n] = '\0';
+		else
+			snprintf(exec_iso_err, sizeof exec_iso_err,
+			    "the uid and gid maps were not written");
+	}
+out:
+	close(go[0]);
+	if (go[1] != -1)
+		close(go[1]);
+	close(done[0]);
+	if (done[1] != -1)
+		close(done[1]);
+	return (rc);
 }
 
 /* The lockable flags of the mount at path, which a remount must keep. */
