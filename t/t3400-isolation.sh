@@ -165,7 +165,7 @@ test_expect 'isolation: none, and the same stage reaches all of it' '
 	grep "LEAK database" log && grep "LEAK mirrors" log &&
 	grep "LEAK api-socket" log && grep "LEAK config" log &&
 	grep "LEAK registry-password" log && grep "LEAK ferryd-process" log &&
-	grep "LEAK memory" log &&
+	{ test "$(id -u)" != 0 || grep "LEAK memory" log; } &&
 	grep "OK worktree" log && grep "OK secret-env" log
 '
 
@@ -195,7 +195,7 @@ wrap() {
 
 test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are still covered' '
 	stop_daemon && config &&
-	wrap ferryd-noproc -m "mount --bind -o ro /proc/sys /proc/sys" &&
+	wrap ferryd-noproc -Urm "mount --bind -o ro /proc/sys /proc/sys" &&
 	FERRYD="$T_TRASH/ferryd-noproc" start_daemon &&
 	run_shop && probe_log >log &&
 	grep "stages can see other processes (no PID namespace" ferryd.log &&
