@@ -97,6 +97,7 @@ static int			 exec_njobs;
 /* What the child of an isolated job mounts; built before the fork. */
 struct exec_plan {
 	char		**dirs;		/* covered by an empty tmpfs */
+	int		 *dir_on;	/* the child did cover it */
 	size_t		  ndirs;
 	char		**files;	/* covered by /dev/null */
 	size_t		  nfiles;
@@ -512,6 +513,7 @@ exec_plan_free(struct exec_plan *pl)
 	exec_strv_free(pl->dirs, pl->ndirs);
 	exec_strv_free(pl->files, pl->nfiles);
 	exec_strv_free(pl->keeps, pl->nkeeps);
+	free(pl->dir_on);
 	free(pl->keep_ro);
 	free(pl->keep_fd);
 	memset(pl, 0, sizeof *pl);
@@ -536,7 +538,11 @@ exec_plan_hide(struct exec_plan *pl, const char *path)
 	struct stat	st;
 	size_t		i;
 
-	if (exec_plan_covers(pl, path) || stat(path, &st) != 0)
+	/*
+	 * Paths inside another cover stay: a kept path may bring them back
+	 * (work_dir inside $HOME); the child skips those that are not there.
+	 */
+	if (stat(path, &st) != 0)
 		return;
 	if (!S_ISDIR(st.st_mode)) {
 		for (i = 0; i < pl->nfiles; i++)
@@ -547,13 +553,9 @@ exec_plan_hide(struct exec_plan *pl, const char *path)
 	}
 	if (exec_path_is_shared(path))
 		return;
-	/* A folder inside this one is covered with it. */
-	for (i = 0; i < pl->ndirs; i++) {
-		if (!exec_path_under(pl->dirs[i], path))
-			continue;
-		free(pl->dirs[i]);
-		pl->dirs[i--] = pl->dirs[--pl->ndirs];
-	}
+	for (i = 0; i < pl->ndirs; i++)
+		if (strcmp(pl->dirs[i], path) == 0)
+			return;
 	exec_isolation_add(&pl->dirs, &pl->ndirs, path);
 }
 
@@ -571,6 +573,15 @@ exec_plan_real(char *const *v, size_t n, size_t *np)
 			free(r);
 		}
 	return (out);
+}
+
+/* Shorter paths first (qsort); for keeps, their flags and fds follow. */
+static int
+exec_plan_cmp(const void *a, const void *b)
+{
+	size_t	la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+
+	return (la < lb ? -1 : la > lb);
 }
 
 /* What the child mounts, from what the caller asked. */
@@ -626,6 +637,20 @@ exec_plan_build(const struct exec_isolation *iso, struct exec_plan *pl)
 		pl->keep_fd[pl->nkeeps] = -1;
 		exec_isolation_add(&pl->keeps, &pl->nkeeps, k);
 	}
+	qsort(pl->dirs, pl->ndirs, sizeof *pl->dirs, exec_plan_cmp);
+	pl->dir_on = xcalloc(pl->ndirs + 1, sizeof *pl->dir_on);
+	/* Insertion sort: keep_ro moves with its path. */
+	for (i = 1; i < pl->nkeeps; i++)
+		for (j = i; j > 0 && strlen(pl->keeps[j - 1]) >
+		    strlen(pl->keeps[j]); j--) {
+			char *t = pl->keeps[j];
+			int ro = pl->keep_ro[j];
+
+			pl->keeps[j] = pl->keeps[j - 1];
+			pl->keep_ro[j] = pl->keep_ro[j - 1];
+			pl->keeps[j - 1] = t;
+			pl->keep_ro[j - 1] = ro;
+		}
 	exec_strv_free(hide, nhide);
 	exec_strv_free(secrets, nsecrets);
 	exec_strv_free(keep, nkeep);
@@ -804,13 +829,48 @@ exec_iso_mkdirs(const char *top, const char *path)
 	return (0);
 }
 
-/* In the child, in its first user namespace: put the covers on. */
+/* In the child: bring kept path i back through the covers. */
+static int
+exec_iso_keep(struct exec_plan *pl, size_t i)
+{
+	char		 src[64];
+	const char	*top = NULL;
+	size_t		 j;
+	unsigned long	 fl;
+
+	/* Its folder in the innermost cover over it, if any. */
+	for (j = 0; j < pl->ndirs; j++)
+		if (pl->dir_on[j] &&
+		    exec_path_under(pl->keeps[i], pl->dirs[j]) &&
+		    (top == NULL || strlen(pl->dirs[j]) > strlen(top)))
+			top = pl->dirs[j];
+	if (top != NULL && exec_iso_mkdirs(top, pl->keeps[i]) == -1)
+		return (exec_iso_fail("mkdir", pl->keeps[i]));
+	snprintf(src, sizeof src, "/proc/self/fd/%d", pl->keep_fd[i]);
+	if (mount(src, pl->keeps[i], NULL, MS_BIND | MS_REC, NULL) == -1)
+		return (exec_iso_fail("bind", pl->keeps[i]));
+	close(pl->keep_fd[i]);
+	pl->keep_fd[i] = -1;
+	if (!pl->keep_ro[i])
+		return (0);
+	fl = exec_iso_mount_flags(pl->keeps[i]);
+	if (mount(NULL, pl->keeps[i], NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
+	    fl, NULL) == -1)
+		return (exec_iso_fail("make read-only", pl->keeps[i]));
+	return (0);
+}
+
+/*
+ * In the child, in its first user namespace: put the covers on. Covers
+ * and kept paths go on outside in (both lists are sorted by length), so
+ * a folder of ours inside a kept one (work_dir inside $HOME, say) is
+ * covered again after the kept one came back whole. A path that is not
+ * there (under another cover) has nothing to hide.
+ */
 static int
 exec_iso_mount(struct exec_plan *pl)
 {
-	char		src[64];
-	size_t		i, j;
-	unsigned long	fl;
+	size_t	i, j;
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
 		return (exec_iso_fail("make mounts private", NULL));
@@ -819,35 +879,28 @@ exec_iso_mount(struct exec_plan *pl)
 		if ((pl->keep_fd[i] = open(pl->keeps[i], O_PATH |
 		    O_DIRECTORY | O_CLOEXEC)) == -1)
 			return (exec_iso_fail("open", pl->keeps[i]));
-	for (i = 0; i < pl->ndirs; i++)
-		if (mount("tmpfs", pl->dirs[i], "tmpfs", MS_NOSUID | MS_NODEV |
-		    MS_NOEXEC, "size=64k,nr_inodes=256,mode=0755") == -1)
-			return (exec_iso_fail("mount tmpfs on", pl->dirs[i]));
-	for (i = 0; i < pl->nkeeps; i++) {
-		for (j = 0; j < pl->ndirs; j++)
-			if (exec_path_under(pl->keeps[i], pl->dirs[j]) &&
-			    exec_iso_mkdirs(pl->dirs[j], pl->keeps[i]) == -1)
-				return (exec_iso_fail("mkdir", pl->keeps[i]));
-		snprintf(src, sizeof src, "/proc/self/fd/%d", pl->keep_fd[i]);
-		if (mount(src, pl->keeps[i], NULL, MS_BIND | MS_REC,
-		    NULL) == -1)
-			return (exec_iso_fail("bind", pl->keeps[i]));
-		close(pl->keep_fd[i]);
-		pl->keep_fd[i] = -1;
-		if (!pl->keep_ro[i])
+	for (i = j = 0; i < pl->ndirs || j < pl->nkeeps;) {
+		if (j < pl->nkeeps && (i == pl->ndirs ||
+		    strlen(pl->keeps[j]) < strlen(pl->dirs[i]))) {
+			if (exec_iso_keep(pl, j++) == -1)
+				return (-1);
 			continue;
-		fl = exec_iso_mount_flags(pl->keeps[i]);
-		if (mount(NULL, pl->keeps[i], NULL, MS_REMOUNT | MS_BIND |
-		    MS_RDONLY | fl, NULL) == -1)
-			return (exec_iso_fail("make read-only", pl->keeps[i]));
+		}
+		if (mount("tmpfs", pl->dirs[i], "tmpfs", MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, "size=64k,nr_inodes=256,mode=0755") == 0)
+			pl->dir_on[i] = 1;
+		else if (errno != ENOENT)
+			return (exec_iso_fail("mount tmpfs on", pl->dirs[i]));
+		i++;
 	}
 	for (i = 0; i < pl->nfiles; i++)
 		if (mount("/dev/null", pl->files[i], NULL, MS_BIND,
-		    NULL) == -1)
+		    NULL) == -1 && errno != ENOENT)
 			return (exec_iso_fail("cover", pl->files[i]));
 	for (i = 0; i < pl->ndirs; i++)
-		if (mount(NULL, pl->dirs[i], NULL, MS_REMOUNT | MS_BIND |
-		    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == -1)
+		if (pl->dir_on[i] && mount(NULL, pl->dirs[i], NULL,
+		    MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+		    MS_NOEXEC, NULL) == -1)
 			return (exec_iso_fail("make read-only", pl->dirs[i]));
 	return (0);
 }

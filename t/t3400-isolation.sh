@@ -19,7 +19,7 @@ fi
 
 # config MODE: ferry.yaml with executor.isolation MODE (empty: the default).
 config() {
-	iso=${1:+, isolation: $1}
+	iso=${1:+, isolation: $1}${2:+, work_dir: $2}
 	T_EXEC="{concurrency: 2, stage_timeout: 60s$iso}" write_config <<-EOF
 	registries:
 	  - {host: "127.0.0.1:1", username: bot, password_file: etc/registry-password}
@@ -71,6 +71,7 @@ write_probe() {
 	ok gitdir 'test -n "$(git --git-dir "$FERRY_GIT_DIR" rev-list --all -n 1)"'
 	ok gitdir-readonly '! touch "$FERRY_GIT_DIR/probe"'
 	ok regauth 'grep -q auths "$FERRY_REGISTRY_AUTH"'
+	ok no-other-run '! test -e "$HOME/work/99.1"'
 	EOF
 }
 
@@ -183,6 +184,17 @@ test_expect 'a failing isolated stage passes its exit status on' '
 	wait_run_end "$(cat id)" && jq -e ".state == \"failed\"" body &&
 	probe_log | grep "stage exited 7" &&
 	cp probe.yaml work/.ferry.yaml && (cd work && $GIT commit -q -am back)
+'
+
+# Covers and kept paths go on outside in: a work_dir inside $HOME (kept)
+# is covered again, and the run's own folder in it comes back.
+test_expect 'a work_dir inside HOME: the run keeps its folder, no other' '
+	mkdir -p state/home/work/99.1 && config auto state/home/work && hup_daemon &&
+	run_shop && probe_log >log &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 10 &&
+	grep "OK worktree" log && grep "OK home" log && grep "OK output" log &&
+	! grep BROKEN log &&
+	grep "OK no-other-run" log
 '
 
 # wrap NAME UNSHARE SETUP: ./NAME runs ferryd in the namespaces of
