@@ -128,9 +128,10 @@ exec_init(struct event_base *base)
 {
 	exec_base = base;
 	/*
-	 * Not dumpable: a process of our uid (a stage, where it is not in a
-	 * PID namespace of its own) cannot ptrace ferryd nor open its
-	 * /proc/PID/root, fd/ or mem to get past the stage's isolation.
+	 * Not dumpable: a process of our uid without capabilities (a stage
+	 * run without isolation) cannot ptrace ferryd nor open its
+	 * /proc/PID/mem, environ, root or fd/. One in a user namespace of
+	 * its own cannot anyway.
 	 */
 	prctl(PR_SET_DUMPABLE, 0);
 	exec_sigchld = evsignal_new(base, SIGCHLD, exec_reap_cb, NULL);
@@ -444,7 +445,6 @@ exec_reap_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-
 /* Add a copy of path to a list (for exec_isolation). */
 void
 exec_isolation_add(char ***v, size_t *n, const char *path)
@@ -575,7 +575,7 @@ exec_plan_real(char *const *v, size_t n, size_t *np)
 	return (out);
 }
 
-/* Shorter paths first (qsort); for keeps, their flags and fds follow. */
+/* Shorter paths first, for qsort(3). */
 static int
 exec_plan_cmp(const void *a, const void *b)
 {
