@@ -13,21 +13,22 @@
  * after the process has exited, and is killed with the group. A timeout or
  * a cancel sends SIGTERM to the group, and SIGKILL after the grace period.
  *
- * ISOLATION: a job given an exec_isolation (the stages) runs in its own
- * user and mount namespaces, and a PID namespace where /proc can be
- * mounted. The child (C below, the group leader ferryd knows) unshares a
- * user namespace that maps ferryd's uid and gid to themselves, so files
- * keep their owners, and covers what the plan hides with an empty
- * read-only tmpfs (folders) or /dev/null (files and the API socket); the
- * paths the stage needs are bound back through the tmpfs from descriptors
- * opened before. Then it unshares a second user and mount namespace: the
- * kernel locks mounts that come from a more privileged namespace, so even
- * a stage that is root inside cannot unmount the covers to look under
- * them. With a PID namespace, C forks I, pid 1 of the namespace, which
- * mounts a /proc of its own (ferryd and other jobs are not in it, so no
- * /proc/PID/root or /proc/PID/environ of theirs) and forks S, the stage.
- * C and I only wait and pass S's exit status on; the group's SIGTERM
- * reaches S; when I ends the kernel kills whatever S left behind.
+ * ISOLATION: a job given an exec_isolation (the stages) runs in user and
+ * mount namespaces of its own, and a PID namespace where /proc can be
+ * mounted. The child C (the group leader ferryd knows) clones I into a
+ * new user namespace (and PID namespace: I is its pid 1) and writes I's
+ * maps, ferryd's uid and gid to themselves, so files keep their owners;
+ * written from outside, with ferryd's rights, so that a root ferryd's
+ * stages keep setgroups(2). I covers what the plan hides with an empty
+ * read-only tmpfs (folders) or /dev/null (files and the API socket), binds
+ * the paths the stage needs back through the tmpfs from descriptors opened
+ * before, mounts a /proc of its own (ferryd and other jobs are not in it,
+ * so no /proc/PID/root, environ or mem of theirs) and clones S, the stage,
+ * into a second user and mount namespace: the kernel locks mounts that
+ * come from a more privileged namespace, so even a stage that is root
+ * inside cannot unmount the covers to look under them. C and I only wait
+ * and pass S's exit status on; the group's SIGTERM is for S; when I ends,
+ * the kernel kills whatever S left in the PID namespace.
  */
 #include "config.h"
 
@@ -36,6 +37,7 @@
 #include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -681,11 +683,10 @@ exec_iso_write(const char *path, const char *text)
 }
 
 /*
- * In the helper H: write the maps of pid's new user namespace. A helper
- * with CAP_SETGID where we came from (ferryd as root, or C for the inner
- * namespace) leaves setgroups(2) allowed, which buildah and sudo need; an
- * unprivileged one must turn it off first. Returns 0, or -1 with
- * exec_iso_err set.
+ * Write the maps of pid's new user namespace, from the namespace it came
+ * from. Where we have CAP_SETGID (ferryd as root, or I for S) setgroups(2)
+ * stays allowed, which buildah and sudo need; without, it must be turned
+ * off first. Returns 0, or -1 with exec_iso_err set.
  */
 static int
 exec_iso_maps(pid_t pid, const struct exec_plan *pl)
@@ -710,78 +711,65 @@ exec_iso_maps(pid_t pid, const struct exec_plan *pl)
 }
 
 /*
- * In the child: a user namespace (and others) mapping us to ourselves.
- * The maps are written from the namespace we leave, by a helper forked
- * before, so that they can be written with the privileges we had there.
+ * In the child: start a process in a new user and mount namespace (and
+ * flags), mapping it to ourselves. Like fork: returns its pid here, 0 in
+ * it once its maps are written, -1 with exec_iso_err set. A raw clone(2)
+ * is safe here: we are a single-threaded child of ferryd.
  */
-static int
-exec_iso_userns(const struct exec_plan *pl, int flags)
+static pid_t
+exec_iso_clone(const struct exec_plan *pl, int flags)
 {
-	pid_t	h;
-	int	go[2], done[2], status, rc = -1;
-	ssize_t	n;
+	pid_t	pid;
+	int	ready[2], go[2];
 	char	c = 0;
 
-	if (pipe2(go, O_CLOEXEC) == -1)
+	if (pipe2(ready, O_CLOEXEC) == -1)
 		return (exec_iso_fail("pipe", NULL));
-	if (pipe2(done, O_CLOEXEC) == -1) {
-		close(go[0]);
-		close(go[1]);
+	if (pipe2(go, O_CLOEXEC) == -1) {
+		close(ready[0]);
+		close(ready[1]);
 		return (exec_iso_fail("pipe", NULL));
 	}
-	switch (h = fork()) {
-	case -1:
-		exec_iso_fail("fork", NULL);
-		goto out;
-	case 0:
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pid = syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | flags | SIGCHLD,
+	    NULL, NULL, NULL, NULL);
+	if (pid == 0) {
+		close(ready[0]);
 		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		if (exec_iso_maps(getppid(), pl) == 0)
-			_exit(0);
-		n = write(done[1], exec_iso_err, strlen(exec_iso_err));
-		_exit(n > 0 ? 1 : 2);
-	}
-	close(done[1]);
-	done[1] = -1;
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | flags) == -1)
-		exec_iso_fail("unshare", NULL);
-	else {
 		/*
-		 * Our /proc files are open to H only while we are dumpable;
-		 * but a dumpable copy of ferryd's memory (C, I) would be open
-		 * to the stage through /proc/PID/mem: only for the maps.
+		 * Our /proc files are open to the parent only while we are
+		 * dumpable; but a dumpable copy of ferryd's memory (I) would
+		 * be open to the stage through /proc/PID/mem: only for this.
 		 */
 		prctl(PR_SET_DUMPABLE, 1);
-		c = 1;
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1 ||
+		    c != 0)
+			_exit(126);
+		prctl(PR_SET_DUMPABLE, 0);
+		close(ready[1]);
+		close(go[0]);
+		return (0);
 	}
-	/* A byte tells H to write the maps; EOF tells it to give up. */
-	if (c == 1 && write(go[1], &c, 1) != 1)
-		exec_iso_fail("pipe", NULL);
-	close(go[1]);
-	go[1] = -1;
-	while (waitpid(h, &status, 0) == -1 && errno == EINTR)
-		;
-	prctl(PR_SET_DUMPABLE, 0);
-	if (c == 1) {
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			rc = 0;
-		else if ((n = read(done[0], exec_iso_err,
-		    sizeof exec_iso_err - 1)) > 0)
-			exec_iso_err[n] = '\0';
-		else
-			snprintf(exec_iso_err, sizeof exec_iso_err,
-			    "the uid and gid maps were not written");
-	}
-out:
+	close(ready[1]);
 	close(go[0]);
-	if (go[1] != -1)
-		close(go[1]);
-	close(done[0]);
-	if (done[1] != -1)
-		close(done[1]);
-	return (rc);
+	if (pid == -1)
+		exec_iso_fail("clone", NULL);
+	else if (read(ready[0], &c, 1) != 1)
+		exec_iso_fail("clone", "(the child is gone)");
+	else if (exec_iso_maps(pid, pl) == 0) {
+		c = 0;
+		if (write(go[1], &c, 1) == 1) {
+			close(ready[0]);
+			close(go[1]);
+			return (pid);
+		}
+		exec_iso_fail("pipe", NULL);
+	}
+	close(ready[0]);
+	close(go[1]);
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	return (-1);
 }
 
 /* The lockable flags of the mount at path, which a remount must keep. */
@@ -927,49 +915,44 @@ exec_iso_wait(pid_t pid)
 }
 
 /*
- * In the child C: enter the namespaces. Returns in the process that is
- * to exec (C itself, or S), or -1 with exec_iso_err set.
+ * In the child C: enter the namespaces. Returns in S, the process that
+ * is to exec, or -1 with exec_iso_err set (in C or I).
  */
 static int
 exec_iso_enter(struct exec_plan *pl)
 {
 	pid_t	pid;
 
-	if (exec_iso_userns(pl, pl->pidns ? CLONE_NEWPID : 0) == -1 ||
-	    exec_iso_mount(pl) == -1)
+	/* I: pid 1 of a PID namespace where there is one. */
+	if ((pid = exec_iso_clone(pl, pl->pidns ? CLONE_NEWPID : 0)) == -1)
 		return (-1);
-	if (pl->pidns) {
-		switch (pid = fork()) {
-		case -1:
-			return (exec_iso_fail("fork", NULL));
-		case 0:
-			break;
-		default:
-			/* C: the group's SIGTERM is for the stage. */
-			signal(SIGTERM, SIG_IGN);
-			signal(SIGINT, SIG_IGN);
-			signal(SIGHUP, SIG_IGN);
-			exec_iso_wait(pid);
-		}
-		/* I, pid 1: dies with C, takes the namespace with it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		prctl(PR_SET_NAME, "ferry-init");
-		if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
-		    MS_NOEXEC, NULL) == -1)
-			return (exec_iso_fail("mount", "/proc"));
+	if (pid > 0) {
+		/* C: the group's SIGTERM is for the stage. */
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		exec_iso_wait(pid);
 	}
-	/* Covers from a more privileged namespace cannot be lifted. */
-	if (exec_iso_userns(pl, 0) == -1)
+	/* I dies with C and takes the PID namespace with it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_NAME, "ferry-init");
+	if (exec_iso_mount(pl) == -1)
 		return (-1);
-	if (pl->pidns) {
-		switch (pid = fork()) {
-		case -1:
-			return (exec_iso_fail("fork", NULL));
-		case 0:
-			break;
-		default:
-			exec_iso_wait(pid);
-		}
+	if (pl->pidns && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
+	    MS_NOEXEC, NULL) == -1)
+		return (exec_iso_fail("mount", "/proc"));
+	/*
+	 * S, in a user and mount namespace below I's: the kernel locks the
+	 * mounts that come from a more privileged namespace, so even a stage
+	 * that is root inside cannot lift the covers.
+	 */
+	if ((pid = exec_iso_clone(pl, 0)) == -1)
+		return (-1);
+	if (pid > 0) {
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		exec_iso_wait(pid);
 	}
 	return (0);
 }

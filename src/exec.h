@@ -26,8 +26,8 @@ struct exec_job;
  * What an isolated job must not see and what it keeps. A hidden folder is
  * covered by an empty read-only tmpfs, anything else by /dev/null. A
  * secret is a file whose folder is hidden, unless that folder is a shared
- * one (/etc, the folder holding the state directory, ...): then only the
- * file is. Kept paths under a hidden folder are shown through it.
+ * one (/etc, /tmp, ...) or holds a kept path: then only the file is. Kept
+ * paths under a hidden folder are shown through it.
  */
 struct exec_isolation {
 	int		  mode;		/* EXEC_ISOLATE_* */
