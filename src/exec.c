@@ -711,6 +711,32 @@ exec_iso_maps(pid_t pid, const struct exec_plan *pl)
 }
 
 /*
+ * fork(2) into new namespaces. clone3(2) has one argument layout on every
+ * architecture; clone(2), for kernels before 5.3, has the x86 one, which
+ * with a NULL stack is that of most others too (not s390's).
+ */
+static pid_t
+exec_iso_raw_clone(int flags)
+{
+#ifdef SYS_clone3
+	struct {
+		uint64_t	flags, pidfd, child_tid, parent_tid;
+		uint64_t	exit_signal, stack, stack_size, tls;
+	}		ca;
+	long		pid;
+
+	memset(&ca, 0, sizeof ca);
+	ca.flags = (uint64_t)(unsigned int)flags;
+	ca.exit_signal = SIGCHLD;
+	if ((pid = syscall(SYS_clone3, &ca, sizeof ca)) != -1 ||
+	    errno != ENOSYS)
+		return ((pid_t)pid);
+#endif
+	return ((pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL,
+	    NULL));
+}
+
+/*
  * In the child: start a process in a new user and mount namespace (and
  * flags), mapping it to ourselves. Like fork: returns its pid here, 0 in
  * it once its maps are written, -1 with exec_iso_err set. A raw clone(2)
@@ -730,8 +756,7 @@ exec_iso_clone(const struct exec_plan *pl, int flags)
 		close(ready[1]);
 		return (exec_iso_fail("pipe", NULL));
 	}
-	pid = syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | flags | SIGCHLD,
-	    NULL, NULL, NULL, NULL);
+	pid = exec_iso_raw_clone(CLONE_NEWUSER | CLONE_NEWNS | flags);
 	if (pid == 0) {
 		close(ready[0]);
 		close(go[1]);
