@@ -3,7 +3,8 @@
 # executor.isolation (auto, the default, and namespaces) it cannot read
 # ferryd's secret files, systemd credentials, the database or other
 # projects' mirrors, nor talk to the API's UNIX socket, nor see ferryd's
-# process; it keeps its worktree, $HOME, $FERRY_OUTPUT, the registry auth
+# process or read its memory, nor lift the covers (even as root inside);
+# it keeps its worktree, $HOME, $FERRY_OUTPUT, the registry auth
 # file, its project's mirror (read-only) and the secrets configured for it.
 # With isolation: none the same stage reaches all of it, which shows that
 # the probes can see a leak.
@@ -12,12 +13,13 @@
 
 GIT="git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
 
-if ! unshare --user --map-current-user --mount true 2>/dev/null; then
+if ! unshare -Urm true 2>/dev/null; then
 	echo "1..0 # SKIP user namespaces are not available here"
 	exit 0
 fi
 
-# config MODE: ferry.yaml with executor.isolation MODE (empty: the default).
+# config [MODE [WORK_DIR]]: ferry.yaml with executor.isolation MODE (empty:
+# the default) and executor.work_dir WORK_DIR.
 config() {
 	iso=${1:+, isolation: $1}${2:+, work_dir: $2}
 	T_EXEC="{concurrency: 2, stage_timeout: 60s$iso}" write_config <<-EOF
