@@ -25,6 +25,7 @@
 
 #include "conf.h"
 #include "conf_parse.h"
+#include "exec.h"
 #include "gitevent.h"
 #include "handler.h"
 #include "oci_proto.h"
@@ -233,6 +234,13 @@ conf_path(const struct conf *conf, const char *path)
 	return (out);
 }
 
+/* Note a secret file read at load: stages must not see it (executor). */
+static void
+conf_secret_seen(struct conf *conf, const char *path)
+{
+	exec_isolation_add(&conf->secret_files, &conf->nsecret_files, path);
+}
+
 /* Iterate over a mapping node's pairs, calling fn(key, value) for each. */
 
 int
@@ -411,6 +419,7 @@ conf_vars(struct conf_parse *p, yaml_node_t *n, const char *what,
 		if (secret) {
 			path = conf_path(p->conf, value);
 			data = read_secret(path, &len, &cause);
+			conf_secret_seen(p->conf, path);
 			free(path);
 			if (data == NULL) {
 				conf_error(p, v, "%s: %s", name, cause);
@@ -636,6 +645,7 @@ conf_read_secret(struct conf_parse *p, yaml_node_t *node, const char *path,
 	struct stat	 st;
 	char		*buf, *cause = NULL;
 
+	conf_secret_seen(p->conf, path);
 	if ((buf = read_secret(path, lenp, &cause)) == NULL) {
 		conf_error(p, node, "cannot read secret: %s", cause);
 		free(cause);
@@ -900,6 +910,22 @@ conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		}
 		return (0);
 	}
+	if (strcmp(key, "isolation") == 0) {
+		if ((s = conf_scalar(p, v, key)) == NULL)
+			return (-1);
+		if (strcmp(s, "auto") == 0)
+			conf->exec_isolation = EXEC_ISOLATE_AUTO;
+		else if (strcmp(s, "namespaces") == 0)
+			conf->exec_isolation = EXEC_ISOLATE_NAMESPACES;
+		else if (strcmp(s, "none") == 0)
+			conf->exec_isolation = EXEC_ISOLATE_NONE;
+		else {
+			conf_error(p, v, "isolation: expected auto, namespaces "
+			    "or none, found \"%s\"", s);
+			return (-1);
+		}
+		return (0);
+	}
 	if (strcmp(key, "kill_grace") == 0)
 		ms = &conf->exec_grace_ms;
 	else if (strcmp(key, "stage_timeout") == 0)
@@ -918,7 +944,7 @@ conf_executor_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 	}
 	conf_error(p, k, "unknown executor key \"%s\" (expected concurrency, "
 	    "stage_timeout, checkout_timeout, kill_grace, log_bytes, path, "
-	    "ferry, work_dir or keep_failed_worktrees)", key);
+	    "ferry, work_dir, keep_failed_worktrees or isolation)", key);
 	return (-1);
 }
 
@@ -954,6 +980,7 @@ conf_registry_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 		freezero_str(rg->password);
 		abs = conf_path(p->conf, path);
 		rg->password = read_secret(abs, &len, &cause);
+		conf_secret_seen(p->conf, abs);
 		free(abs);
 		free(path);
 		if (rg->password == NULL) {
@@ -1183,6 +1210,7 @@ conf_load_tokens(struct conf_parse *p)
 
 	path = conf_path(conf, conf->api_tokens_file);
 	buf = read_file(path, CONF_TOKENS_MAX, NULL, &cause);
+	conf_secret_seen(conf, path);
 	free(path);
 	if (buf == NULL) {
 		conf_error(p, NULL, "api.tokens_file: %s", cause);
@@ -1260,6 +1288,7 @@ conf_load(const char *path, char **cause)
 	conf->exec_stage_timeout_ms = 3600 * 1000;
 	conf->exec_checkout_timeout_ms = 30 * 60 * 1000;
 	conf->exec_log_bytes = 10 * 1024 * 1024;
+	conf->exec_isolation = EXEC_ISOLATE_AUTO;
 
 	memset(&p, 0, sizeof p);
 	p.file = path;
@@ -1395,6 +1424,7 @@ conf_free(struct conf *conf)
 	free(conf->exec_path);
 	free(conf->exec_ferry);
 	free(conf->exec_work_dir);
+	conf_strings_free(conf->secret_files, conf->nsecret_files, 0);
 	for (i = 0; i < conf->nregistries; i++) {
 		free(conf->registries[i].host);
 		free(conf->registries[i].username);

@@ -228,6 +228,10 @@ struct conf {
 	char			*exec_ferry;		/* the ferry binary */
 	char			*exec_work_dir;		/* worktrees */
 	int			 exec_keep_failed;	/* worktrees */
+	int			 exec_isolation;	/* EXEC_ISOLATE_* */
+	char			**secret_files;	/* read at load: hidden
+						   from stages */
+	size_t			 nsecret_files;
 	struct conf_project	*projects;
 	size_t			 nprojects;
 	struct conf_registry	*registries;

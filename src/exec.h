@@ -17,6 +17,30 @@
 struct event_base;
 struct exec_job;
 
+/* executor.isolation: how a stage is kept from ferryd's own files. */
+#define EXEC_ISOLATE_NONE	0	/* ferryd's view of the system */
+#define EXEC_ISOLATE_AUTO	1	/* namespaces where the kernel allows */
+#define EXEC_ISOLATE_NAMESPACES	2	/* namespaces, or the job fails */
+
+/*
+ * What an isolated job must not see and what it keeps. A hidden folder is
+ * covered by an empty read-only tmpfs, anything else by /dev/null. A
+ * secret is a file whose folder is hidden, unless that folder is a shared
+ * one (/etc, /tmp, ...) or holds a kept path: then only the file is. Kept
+ * paths under a hidden folder are shown through it.
+ */
+struct exec_isolation {
+	int		  mode;		/* EXEC_ISOLATE_* */
+	char		**hide;
+	size_t		  nhide;
+	char		**secrets;
+	size_t		  nsecrets;
+	char		**keep;		/* writable */
+	size_t		  nkeep;
+	char		**keep_ro;	/* read-only */
+	size_t		  nkeep_ro;
+};
+
 struct exec_spec {
 	char *const	*argv;		/* NULL-terminated; borrowed */
 	char *const	*envp;		/* the whole environment; borrowed */
@@ -29,6 +53,7 @@ struct exec_spec {
 	int		 echo;		/* also copy output to stderr */
 	void		(*arg_free)(void *);	/* frees the callback's arg
 						   if the job is dropped */
+	const struct exec_isolation *isolation;	/* NULL: none; borrowed */
 };
 
 /* Called once: exit status (0-255) or 128 + signal; timed_out, canceled. */
@@ -41,6 +66,8 @@ struct exec_job	*exec_start(const struct exec_spec *, exec_done_cb, void *,
 void		 exec_cancel(struct exec_job *);
 pid_t		 exec_pid(const struct exec_job *);
 int		 exec_running(void);
+void		 exec_isolation_add(char ***, size_t *, const char *);
+void		 exec_isolation_free(struct exec_isolation *);
 void		 exec_log_line(int, const char *, ...)
 		     __attribute__((__format__(__printf__, 2, 3)));
 void		 exec_log_note(const char *, const char *, ...)

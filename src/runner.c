@@ -661,12 +661,72 @@ runner_stage_env(struct runner_run *run, const struct pipeline_stage *st,
 	return (e.v);
 }
 
+/*
+ * What a stage may not see (executor.isolation): ferryd's state (the
+ * database, other runs, every mirror), the work folder of other runs, the
+ * API socket (trusted as ferryd's own user), systemd credentials and every
+ * secret file of the configuration. It keeps its run's folder (worktree,
+ * $FERRY_OUTPUT, the registry auth file), $HOME and, read-only, its
+ * project's mirror ($FERRY_GIT_DIR). Its own secrets are in its environment.
+ */
+static void
+runner_isolation(const struct runner_run *run, const struct conf *conf,
+    struct exec_isolation *iso)
+{
+	const struct conf_project	*pr;
+	const struct conf_environment	*env;
+	const char			*files[4], *dir;
+	char				*s;
+	size_t				 i, j;
+
+	memset(iso, 0, sizeof *iso);
+	iso->mode = conf->exec_isolation;
+	exec_isolation_add(&iso->hide, &iso->nhide, conf->state_dir);
+	exec_isolation_add(&iso->hide, &iso->nhide, conf->exec_work_dir);
+	if ((dir = getenv("CREDENTIALS_DIRECTORY")) != NULL)
+		exec_isolation_add(&iso->hide, &iso->nhide, dir);
+	exec_isolation_add(&iso->secrets, &iso->nsecrets, conf->api_socket);
+	exec_isolation_add(&iso->secrets, &iso->nsecrets, conf->path);
+	for (i = 0; i < conf->nsecret_files; i++)
+		exec_isolation_add(&iso->secrets, &iso->nsecrets,
+		    conf->secret_files[i]);
+	for (i = 0; i < conf->nprojects; i++) {
+		pr = &conf->projects[i];
+		files[0] = pr->token_file;
+		files[1] = pr->password_file;
+		files[2] = pr->ssh_key_file;
+		for (j = 0; j < 3; j++)
+			if (files[j] != NULL)
+				exec_isolation_add(&iso->secrets,
+				    &iso->nsecrets, files[j]);
+	}
+	for (i = 0; i < conf->nenvironments; i++) {
+		env = &conf->environments[i];
+		files[0] = env->token_file;
+		files[1] = env->password_file;
+		files[2] = env->ssh_key_file;
+		files[3] = env->argocd_token_file;
+		for (j = 0; j < 4; j++)
+			if (files[j] != NULL)
+				exec_isolation_add(&iso->secrets,
+				    &iso->nsecrets, files[j]);
+	}
+	exec_isolation_add(&iso->keep, &iso->nkeep, run->workdir);
+	xasprintf(&s, "%s/home", conf->state_dir);
+	exec_isolation_add(&iso->keep, &iso->nkeep, s);
+	free(s);
+	xasprintf(&s, "%s/mirrors/%s.git", conf->state_dir, run->project);
+	exec_isolation_add(&iso->keep_ro, &iso->nkeep_ro, s);
+	free(s);
+}
+
 static void
 runner_next_stage(struct runner_run *run)
 {
 	struct runner			*r = run->runner;
 	const struct pipeline_stage	*st;
 	struct exec_spec		 spec;
+	struct exec_isolation		 iso;
 	char				*log, *output, *cause = NULL, **envp;
 	size_t				 i;
 	int				 kind;
@@ -698,10 +758,13 @@ runner_next_stage(struct runner_run *run)
 		spec.timeout_ms = st->timeout_ms > 0 ? st->timeout_ms :
 		    run->stage_timeout_ms;
 		spec.grace_ms = run->grace_ms;
+		runner_isolation(run, r->conf, &iso);
+		spec.isolation = &iso;
 		runner_stage_set(run, run->seq, st->name,
 		    "running", -1);
 		run->stage = st->name;
 		run->job = exec_start(&spec, runner_stage_done, run, &cause);
+		exec_isolation_free(&iso);
 		for (i = 0; envp[i] != NULL; i++)
 			freezero_str(envp[i]);
 		free(envp);

@@ -1,0 +1,240 @@
+#!/bin/bash
+# t3400-isolation: a stage is code from whoever can push. Under
+# executor.isolation (auto, the default, and namespaces) it cannot read
+# ferryd's secret files, systemd credentials, the database or other
+# projects' mirrors, nor talk to the API's UNIX socket, nor see ferryd's
+# process or read its memory, nor lift the covers (even as root inside);
+# it keeps its worktree, $HOME, $FERRY_OUTPUT, the registry auth
+# file, its project's mirror (read-only) and the secrets configured for it.
+# With isolation: none the same stage reaches all of it, which shows that
+# the probes can see a leak.
+
+. "$T_SRCDIR/lib.sh"
+
+GIT="git -c user.name=t -c user.email=t@example.com -c init.defaultBranch=main"
+
+if ! unshare -Urm true 2>/dev/null; then
+	echo "1..0 # SKIP user namespaces are not available here"
+	exit 0
+fi
+
+# config [MODE [WORK_DIR]]: ferry.yaml with executor.isolation MODE (empty:
+# the default) and executor.work_dir WORK_DIR.
+config() {
+	iso=${1:+, isolation: $1}${2:+, work_dir: $2}
+	T_EXEC="{concurrency: 2, stage_timeout: 60s$iso}" write_config <<-EOF
+	registries:
+	  - {host: "127.0.0.1:1", username: bot, password_file: etc/registry-password}
+	projects:
+	  - name: shop
+	    repo: file://$T_TRASH/git/shop.git
+	    provider: github
+	    secret_file: etc/shop-hook
+	    env: {T: "$T_TRASH"}
+	    secrets: {API_KEY: etc/api-key}
+	  - name: other
+	    repo: file://$T_TRASH/git/other.git
+	    provider: github
+	    secret_credential: other-hook
+	EOF
+}
+
+# run_shop: a push of shop's main; waits for the end, the run's id in ./id.
+run_shop() {
+	(cd work && $GIT commit -q --allow-empty -m again && git push -q origin HEAD:refs/heads/main) &&
+	deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
+	wait_run_end "$(cat id)" && jq -e '.state == "success"' body
+}
+
+# write_probe: the stage. Each probe says LEAK when it got at something of
+# ferryd's (SAFE when not), or OK when what a stage needs works.
+write_probe() {
+	cat <<-\EOF
+	leak() {
+		if (eval "$2") >/dev/null 2>&1; then echo "LEAK $1"; else echo "SAFE $1"; fi
+	}
+	ok() {
+		if (eval "$2") >/dev/null 2>&1; then echo "OK $1"; else echo "BROKEN $1"; fi
+	}
+	leak secret-file 'grep -q s3cret "$T/etc/shop-hook"'
+	leak credential 'grep -q other-hook-secret "$T/creds/other-hook"'
+	leak registry-password 'grep -q registry-pw "$T/etc/registry-password"'
+	leak config 'grep -q secret_file "$T/ferry.yaml"'
+	leak database 'head -c 16 "$T/state/ferry.db" | grep -q "SQLite format"'
+	leak mirrors 'ls "$T/state/mirrors" | grep -q other'
+	leak api-socket 'curl -sf --unix-socket "$T/state/api.sock" http://ferry/api/v1/runs'
+	leak ferryd-process 'for p in /proc/[0-9]*; do test "$(cat $p/comm)" = ferryd && exit 0; done; exit 1'
+	leak memory 'python3 memscan.py'
+	leak uncover 'umount -l "$T/etc" "$T/state"; grep -q s3cret "$T/etc/shop-hook" || test -e "$T/state/ferry.db"'
+	ok worktree 'test -f "$FERRY_WORKTREE/README" && echo built >"$FERRY_WORKTREE/built" && test "$(pwd -P)" = "$(cd "$FERRY_WORKTREE" && pwd -P)"'
+	ok home 'echo hi >"$HOME/.probe" && test "$(cat "$HOME/.probe")" = hi'
+	ok secret-env 'test "$API_KEY" = hunter2-api-key'
+	ok output 'echo wrote=yes >>"$FERRY_OUTPUT"'
+	ok gitdir 'test -n "$(git --git-dir "$FERRY_GIT_DIR" rev-list --all -n 1)"'
+	ok gitdir-readonly '! touch "$FERRY_GIT_DIR/probe"'
+	ok regauth 'grep -q auths "$FERRY_REGISTRY_AUTH"'
+	ok no-other-run '! test -e "$HOME/work/99.1"'
+	EOF
+}
+
+# write_memscan: look for ferryd's secrets in the memory of every other
+# process the stage can see (ferryd's, or a fork of it).
+write_memscan() {
+	cat <<-\EOF
+	import os, re, sys
+	me = {os.getpid(), os.getppid()}
+	for pid in filter(str.isdigit, os.listdir("/proc")):
+	    if int(pid) in me:
+	        continue
+	    try:
+	        maps = open("/proc/%s/maps" % pid).read().splitlines()
+	        mem = open("/proc/%s/mem" % pid, "rb", 0)
+	    except OSError:
+	        continue
+	    for line in maps:
+	        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) r", line)
+	        if not m:
+	            continue
+	        lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+	        try:
+	            mem.seek(lo)
+	            data = mem.read(hi - lo)
+	        except (OSError, OverflowError, ValueError):
+	            continue
+	        if b"other-hook-secret-99" in data or b"registry-pw-77" in data:
+	            sys.exit(0)
+	sys.exit(1)
+	EOF
+}
+
+probe_log() {
+	cat "state/logs/$(cat id)/probe.log"
+}
+
+test_expect 'setup: two projects, secrets in files and a credential' '
+	mkdir git etc creds &&
+	echo s3cret >etc/shop-hook && echo hunter2-api-key >etc/api-key &&
+	echo registry-pw-77 >etc/registry-password &&
+	echo other-hook-secret-99 >creds/other-hook &&
+	chmod 600 etc/* creds/* &&
+	git init -q --bare git/shop.git && git init -q --bare git/other.git &&
+	$GIT clone -q git/other.git other 2>/dev/null &&
+	printf "stages:\n  - name: noop\n    run: [\"true\"]\n" >other/.ferry.yaml &&
+	(cd other && $GIT add -A && $GIT commit -q -m one && git push -q origin HEAD:refs/heads/main) &&
+	$GIT clone -q git/shop.git work 2>/dev/null &&
+	write_probe >work/probe.sh && write_memscan >work/memscan.py &&
+	printf "stages:\n  - name: probe\n    run: [\"sh\", \"probe.sh\"]\n  - name: after\n    run: test \"\$FERRY_OUT_WROTE\" = yes\n" >work/.ferry.yaml &&
+	echo readme >work/README && cp work/.ferry.yaml probe.yaml &&
+	(cd work && $GIT add -A && $GIT commit -q -m one && git push -q origin HEAD:refs/heads/main) &&
+	export CREDENTIALS_DIRECTORY="$T_TRASH/creds" &&
+	config && start_daemon &&
+	printf "{\"ref\":\"refs/heads/main\",\"after\":\"%s\",\"repository\":{\"full_name\":\"acme/other\"}}" "$(git -C other rev-parse HEAD)" >push.json &&
+	post /hooks/other push.json -H "X-GitHub-Event: push" -H "X-GitHub-Delivery: d-other" \
+		-H "X-Hub-Signature-256: $(sign other-hook-secret-99 push.json)" &&
+	expect_code 202 && jq -r ".runs[0]" body >oid &&
+	wait_run_end "$(cat oid)" && jq -e ".state == \"success\"" body &&
+	test -d state/mirrors/other.git
+'
+
+test_expect 'isolated by default: nothing of ferryd'"'"'s is reachable' '
+	run_shop && probe_log >log &&
+	! grep LEAK log &&
+	test "$(grep -c SAFE log)" -eq 10 &&
+	! grep -e s3cret -e other-hook-secret -e registry-pw -e "SQLite format" log
+'
+
+test_expect 'what the stage needs still works' '
+	probe_log >log &&
+	grep "OK worktree" log && grep "OK home" log && grep "OK secret-env" log &&
+	grep "OK output" log && grep "OK gitdir" log && grep "OK regauth" log &&
+	grep "OK gitdir-readonly" log &&
+	api "/api/v1/runs/$(cat id)" && jq -e ".outputs.wrote == \"yes\"" body
+'
+
+test_expect 'the API socket still works for ferryd'"'"'s own users' '
+	api /api/v1/runs && expect_code 200
+'
+
+test_expect 'isolation: namespaces gives the same result' '
+	config namespaces && hup_daemon &&
+	run_shop && probe_log >log &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 10 && grep "OK home" log
+'
+
+test_expect 'isolation: none, and the same stage reaches all of it' '
+	config none && hup_daemon &&
+	run_shop && probe_log >log &&
+	grep "LEAK secret-file" log && grep "LEAK credential" log &&
+	grep "LEAK database" log && grep "LEAK mirrors" log &&
+	grep "LEAK api-socket" log && grep "LEAK config" log &&
+	grep "LEAK registry-password" log && grep "LEAK ferryd-process" log &&
+	{ test "$(id -u)" != 0 || grep "LEAK memory" log; } &&
+	grep "OK worktree" log && grep "OK secret-env" log
+'
+
+test_expect 'an unknown isolation value is refused with its place' '
+	config sandbox &&
+	! "$FERRYD" -n -c ferry.yaml >check.out 2>&1 &&
+	grep "ferry.yaml:.*isolation: expected auto, namespaces or none, found \"sandbox\"" check.out
+'
+
+test_expect 'a failing isolated stage passes its exit status on' '
+	config && hup_daemon &&
+	printf "stages:\n  - name: probe\n    run: exit 7\n" >work/.ferry.yaml &&
+	(cd work && $GIT commit -q -am seven && git push -q origin HEAD:refs/heads/main) &&
+	deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
+	wait_run_end "$(cat id)" && jq -e ".state == \"failed\"" body &&
+	probe_log | grep "stage exited 7" &&
+	cp probe.yaml work/.ferry.yaml && (cd work && $GIT commit -q -am back)
+'
+
+# Covers and kept paths go on outside in: a work_dir inside $HOME (kept)
+# is covered again, and the run's own folder in it comes back.
+test_expect 'a work_dir inside HOME: the run keeps its folder, no other' '
+	mkdir -p state/home/work/99.1 && config auto state/home/work && hup_daemon &&
+	run_shop && probe_log >log &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 10 &&
+	grep "OK worktree" log && grep "OK home" log && grep "OK output" log &&
+	! grep BROKEN log &&
+	grep "OK no-other-run" log
+'
+
+# wrap NAME UNSHARE SETUP: ./NAME runs ferryd in the namespaces of
+# unshare(1) options UNSHARE after the shell commands SETUP.
+wrap() {
+	printf '#!/bin/sh\nexec unshare %s "%s" "$@"\n' "$2" "$T_TRASH/$1.in" >"$1" &&
+	printf '#!/bin/sh\n%s && exec "%s" "$@"\n' "$3" "$FERRYD" >"$1.in" &&
+	chmod +x "$1" "$1.in"
+}
+
+test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are still covered' '
+	stop_daemon && config &&
+	wrap ferryd-noproc -Urm "mount --bind -o ro /proc/sys /proc/sys" &&
+	FERRYD="$T_TRASH/ferryd-noproc" start_daemon &&
+	run_shop && probe_log >log &&
+	grep "stages can see other processes (no PID namespace" ferryd.log &&
+	test "$(grep -c SAFE log)" -eq 9 && grep "LEAK ferryd-process" log &&
+	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log
+'
+
+test_expect 'without user namespaces, auto runs stages as before and says so once' '
+	stop_daemon &&
+	wrap ferryd-nouserns -Ur "echo 0 >/proc/sys/user/max_user_namespaces" &&
+	FERRYD="$T_TRASH/ferryd-nouserns" start_daemon &&
+	run_shop && run_shop && probe_log >log &&
+	grep "LEAK secret-file" log && grep "OK worktree" log &&
+	test "$(grep -c "stage isolation is unavailable" ferryd.log)" -eq 1
+'
+
+test_expect 'without user namespaces, isolation: namespaces fails the stage' '
+	config namespaces && hup_daemon &&
+	(cd work && $GIT commit -q --allow-empty -m ns && git push -q origin HEAD:refs/heads/main) &&
+	deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
+	wait_run_end "$(cat id)" && jq -e ".state == \"failed\"" body &&
+	probe_log | grep "isolation: namespaces is set but unavailable" &&
+	! probe_log | grep LEAK
+'
+
+test_expect 'stop' 'stop_daemon'
+
+test_done
