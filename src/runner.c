@@ -1076,7 +1076,15 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 	free(ferry);
 
 	xasprintf(&envp[0], "PATH=%s", conf->exec_path);
-	xasprintf(&envp[1], "HOME=%s/home", conf->state_dir);
+	/*
+	 * Not the stages' HOME: a stage may write there (and the next run of
+	 * any project reads it), but the checkout's known_hosts and git
+	 * configuration must be out of a stage's reach.
+	 */
+	xasprintf(&s, "%s/git-home", conf->state_dir);
+	mkdirs(s, 0750);
+	xasprintf(&envp[1], "HOME=%s", s);
+	free(s);
 	envp[2] = xstrdup("LANG=C.UTF-8");
 	/*
 	 * The ref and commit came in a webhook: they go to the checkout in

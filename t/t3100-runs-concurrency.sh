@@ -146,6 +146,7 @@ test_expect 'the checkout gets the ref and commit in its environment, not as arg
 	t=$(deliver shop refs/heads/spy $sha) &&
 	wait_run $t success &&
 	grep -x "checkout" spy.argv && ! grep "refs/heads/spy" spy.argv && ! grep "$sha" spy.argv &&
+	grep -x "HOME=$T_TRASH/state/git-home" spy.env &&
 	grep -x "FERRY_CHECKOUT_REF=refs/heads/spy" spy.env && grep -x "FERRY_CHECKOUT_SHA=$sha" spy.env
 '
 
