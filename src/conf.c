@@ -995,6 +995,7 @@ conf_registry_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 			return (-1);
 		free(rg->docker_config);
 		rg->docker_config = conf_path(p->conf, path);
+		conf_secret_seen(p->conf, rg->docker_config);
 		free(path);
 		return (0);
 	}

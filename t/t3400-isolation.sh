@@ -25,6 +25,7 @@ config() {
 	T_EXEC="{concurrency: 2, stage_timeout: 60s$iso}" write_config <<-EOF
 	registries:
 	  - {host: "127.0.0.1:1", username: bot, password_file: etc/registry-password}
+	  - {host: "127.0.0.1:2", docker_config: dockercfg/config.json, projects: [other]}
 	projects:
 	  - name: shop
 	    repo: file://$T_TRASH/git/shop.git
@@ -59,6 +60,7 @@ write_probe() {
 	leak secret-file 'grep -q s3cret "$T/etc/shop-hook"'
 	leak credential 'grep -q other-hook-secret "$T/creds/other-hook"'
 	leak registry-password 'grep -q registry-pw "$T/etc/registry-password"'
+	leak docker-config 'grep -q auths "$T/dockercfg/config.json"'
 	leak config 'grep -q secret_file "$T/ferry.yaml"'
 	leak database 'head -c 16 "$T/state/ferry.db" | grep -q "SQLite format"'
 	leak mirrors 'ls "$T/state/mirrors" | grep -q other'
@@ -115,8 +117,10 @@ test_expect 'setup: two projects, secrets in files and a credential' '
 	mkdir git etc creds &&
 	echo s3cret >etc/shop-hook && echo hunter2-api-key >etc/api-key &&
 	echo registry-pw-77 >etc/registry-password &&
+	mkdir dockercfg && printf "{\"auths\": {\"127.0.0.1:2\": {\"auth\": \"%s\"}}}\n" \
+		"$(printf bot:docker-pw-55 | base64)" >dockercfg/config.json &&
 	echo other-hook-secret-99 >creds/other-hook &&
-	chmod 600 etc/* creds/* &&
+	chmod 600 etc/* creds/* dockercfg/* &&
 	git init -q --bare git/shop.git && git init -q --bare git/other.git &&
 	$GIT clone -q git/other.git other 2>/dev/null &&
 	printf "stages:\n  - name: noop\n    run: [\"true\"]\n" >other/.ferry.yaml &&
@@ -139,7 +143,7 @@ test_expect 'setup: two projects, secrets in files and a credential' '
 test_expect 'isolated by default: nothing of ferryd'"'"'s is reachable' '
 	run_shop && probe_log >log &&
 	! grep LEAK log &&
-	test "$(grep -c SAFE log)" -eq 10 &&
+	test "$(grep -c SAFE log)" -eq 11 &&
 	! grep -e s3cret -e other-hook-secret -e registry-pw -e "SQLite format" log
 '
 
@@ -158,7 +162,7 @@ test_expect 'the API socket still works for ferryd'"'"'s own users' '
 test_expect 'isolation: namespaces gives the same result' '
 	config namespaces && hup_daemon &&
 	run_shop && probe_log >log &&
-	! grep LEAK log && test "$(grep -c SAFE log)" -eq 10 && grep "OK home" log
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 11 && grep "OK home" log
 '
 
 test_expect 'isolation: none, and the same stage reaches all of it' '
@@ -168,6 +172,7 @@ test_expect 'isolation: none, and the same stage reaches all of it' '
 	grep "LEAK database" log && grep "LEAK mirrors" log &&
 	grep "LEAK api-socket" log && grep "LEAK config" log &&
 	grep "LEAK registry-password" log && grep "LEAK ferryd-process" log &&
+	grep "LEAK docker-config" log &&
 	{ test "$(id -u)" != 0 || grep "LEAK memory" log; } &&
 	grep "OK worktree" log && grep "OK secret-env" log
 '
@@ -193,7 +198,7 @@ test_expect 'a failing isolated stage passes its exit status on' '
 test_expect 'a work_dir inside HOME: the run keeps its folder, no other' '
 	mkdir -p state/home/work/99.1 && config auto state/home/work && hup_daemon &&
 	run_shop && probe_log >log &&
-	! grep LEAK log && test "$(grep -c SAFE log)" -eq 10 &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 11 &&
 	grep "OK worktree" log && grep "OK home" log && grep "OK output" log &&
 	! grep BROKEN log &&
 	grep "OK no-other-run" log
@@ -213,7 +218,7 @@ test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are s
 	FERRYD="$T_TRASH/ferryd-noproc" start_daemon &&
 	run_shop && probe_log >log &&
 	grep "stages can see other processes (no PID namespace" ferryd.log &&
-	test "$(grep -c SAFE log)" -eq 9 && grep "LEAK ferryd-process" log &&
+	test "$(grep -c SAFE log)" -eq 10 && grep "LEAK ferryd-process" log &&
 	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log
 '
 
