@@ -713,7 +713,6 @@ release_pusher_is(struct release_mgr *m, json_t *row, const char *who)
 	int				 is = 0;
 
 	senders = store_artifact_senders(m->store, json_string_value(
-	    json_object_get(row, "repository")), json_string_value(
 	    json_object_get(row, "digest")));
 	if (senders == NULL)
 		return (-1);	/* the store failed: do not guess */

@@ -88,6 +88,7 @@ struct runner_run {
 	size_t			 log_bytes;
 	int			 keep_failed;
 	char			*bundle_digest;	/* from a bundle output */
+	int			 judged;	/* acceptance has run */
 	LIST_ENTRY(runner_run)	 entry;
 };
 
@@ -538,12 +539,14 @@ runner_output_cb(const char *key, const char *value, void *arg)
 
 	/*
 	 * The acceptance stage is judged, it does not name what is judged:
-	 * a bundle or image it wrote would be recorded as having passed.
+	 * a bundle or image it wrote, or a stage after it wrote, would be
+	 * recorded as having passed without having been tested.
 	 */
-	if (strcmp(ctx->stage, "acceptance") == 0 && (strcmp(key,
-	    "bundle") == 0 || strncmp(key, "image.", 6) == 0)) {
+	if ((strcmp(ctx->stage, "acceptance") == 0 || ctx->run->judged) &&
+	    (strcmp(key, "bundle") == 0 || strncmp(key, "image.", 6) == 0)) {
 		snprintf(msg, sizeof msg, "output %.100s ignored: the "
-		    "acceptance stage may not name release artifacts", key);
+		    "acceptance stage and the stages after it may not name "
+		    "release artifacts", key);
 		runner_note(ctx->run, ctx->stage, msg);
 		log_warnx("run %lld: %s", (long long)ctx->run->id, msg);
 		return;
@@ -603,6 +606,8 @@ runner_stage_done(struct exec_job *job, int status, int timed_out,
 	xasprintf(&out, "%s/out/%s", run->workdir, st->name);
 	runner_read_outputs(run, st->name, out);
 	free(out);
+	if (strcmp(st->name, "acceptance") == 0)
+		run->judged = 1;
 	if (strcmp(st->name, "acceptance") == 0 && !canceled) {
 		/* The gate for promotion: kept against the bundle's digest. */
 		if (run->bundle_digest != NULL) {

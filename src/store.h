@@ -117,8 +117,7 @@ int		 store_watch_set(struct store *, const char *, const char *,
 int		 store_watch_pause(struct store *, const char *, int);
 int		 store_watch_tag_get(struct store *, const char *,
 		     const char *, char *, size_t, long long *);
-struct json_t	*store_artifact_senders(struct store *, const char *,
-		    const char *);
+struct json_t	*store_artifact_senders(struct store *, const char *);
 int		 store_audit_add(struct store *, const char *, const char *,
 		     const char *, const char *, const char *, const char *,
 		     const char *);

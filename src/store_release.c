@@ -385,23 +385,23 @@ store_watch_tag_forget(struct store *st, const char *env, const char *tag)
 }
 
 /*
- * Who pushed the commits that artifact repository@digest was built from:
- * the distinct senders of the webhooks of the runs that recorded it, as a
- * JSON array of strings (empty when no run did, or none had a sender);
- * NULL when the store fails. All of them, not the newest: another run that
- * claims the same artifact must not hide its pusher.
+ * Who pushed the commits that an artifact with this digest was built
+ * from: the distinct senders of the webhooks of the runs that recorded it,
+ * as a JSON array of strings (empty when no run did, or none had a
+ * sender); NULL when the store fails. All of them, not the newest: another
+ * run that claims the same artifact must not hide its pusher. By digest
+ * alone, in any repository: this rule refuses, so it must not miss a run
+ * because the repository was spelled otherwise (host:443, an alias).
  */
 json_t *
-store_artifact_senders(struct store *st, const char *repository,
-    const char *digest)
+store_artifact_senders(struct store *st, const char *digest)
 {
 	json_t	*rows, *row, *ev, *out, *v;
 	size_t	 i, j;
 	int	 dup;
 
 	rows = store_query_json(st, "SELECT DISTINCT r.event FROM artifacts a "
-	    "JOIN runs r ON r.id = a.run_id WHERE a.repository = ? AND "
-	    "a.digest = ?", "ss", repository, digest);
+	    "JOIN runs r ON r.id = a.run_id WHERE a.digest = ?", "s", digest);
 	if (rows == NULL)
 		return (NULL);
 	out = json_array();

@@ -59,25 +59,29 @@ test_expect 'ferry artifacts prints them' '
 	"$FERRY" -s "$T_SOCK" artifacts --json >list.json && jq -e "length == 4" list.json
 '
 
-test_expect 'an acceptance stage cannot vouch: its bundle and image outputs are ignored' '
+test_expect 'an acceptance stage cannot vouch: its bundle and image outputs are ignored, and so are those of later stages' '
 	D5=sha256:5555555555555555555555555555555555555555555555555555555555555555 &&
 	D6=sha256:6666666666666666666666666666666666666666666666666666666666666666 &&
+	D7=sha256:7777777777777777777777777777777777777777777777777777777777777777 &&
 	cat >work/.ferry.yaml <<-EOF &&
 	stages:
 	  - name: publish
 	    run: printf "bundle=127.0.0.1:5000/acme/shop:0.0.0-main.3@$D5\n" >"\$FERRY_OUTPUT"
 	  - name: acceptance
 	    run: printf "bundle=127.0.0.1:5000/acme/shop:9.9.9@$D6\nimage.app=127.0.0.1:5000/acme/app:9.9.9@$D6\nverdict=fine\n" >"\$FERRY_OUTPUT"
+	  - name: later
+	    run: printf "image.late=127.0.0.1:5000/acme/late:1@$D7\n" >"\$FERRY_OUTPUT"
 	EOF
 	(cd work && $GIT commit -q -am three && git push -q origin HEAD:refs/heads/main) &&
 	id=$(deliver_push shop refs/heads/main $(git -C work rev-parse HEAD)) && wait_run_end $id &&
 	jq -e ".state == \"success\"" body &&
-	grep "output bundle ignored: the acceptance stage may not name release artifacts" state/logs/$id/acceptance.log &&
+	grep "output bundle ignored: the acceptance stage and the stages after it may not name release artifacts" state/logs/$id/acceptance.log &&
 	grep "output image.app ignored: the acceptance stage" state/logs/$id/acceptance.log &&
+	grep "output image.late ignored: the acceptance stage and the stages after it" state/logs/$id/later.log &&
 	grep "run $id: output bundle ignored" ferryd.log &&
 	api "/api/v1/artifacts?project=shop" &&
 	jq -e "[.artifacts[] | select(.run == $id)] | length == 1 and .[0].digest == \"$D5\" and .[0].acceptance == \"passed\"" body &&
-	jq -e "[.artifacts[] | select(.digest == \"$D6\")] | length == 0" body
+	jq -e "[.artifacts[] | select(.digest == \"$D6\" or .digest == \"$D7\")] | length == 0" body
 '
 
 test_expect 'stop' '

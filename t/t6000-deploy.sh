@@ -321,7 +321,7 @@ test_expect 'another project cannot vouch even by naming the same repository' '
 
 test_expect 'an acceptance stage cannot vouch for an artifact by naming it' '
 	rogue_run "" "bundle=$REG/acme/shop:1.1.0@$bad\\nimage.shop=$REG/acme/shop:1.1.0@$bad\\n" &&
-	grep "output bundle ignored: the acceptance stage may not name release artifacts" state/logs/$run/acceptance.log &&
+	grep "output bundle ignored: the acceptance stage and the stages after it may not name release artifacts" state/logs/$run/acceptance.log &&
 	held_for_acceptance
 '
 
