@@ -675,6 +675,22 @@ release_may_approve(const struct conf *conf,
 	return (conf_identity_in(conf, env->approvers, env->napprovers, who));
 }
 
+/* Is who (or the person behind who) the one who asked for the release? */
+static int
+release_is_requester(const struct conf *conf, json_t *row, const char *who)
+{
+	const struct conf_person	*pe;
+	const char			*by;
+
+	by = json_string_value(json_object_get(row, "requested_by"));
+	if (by == NULL)
+		return (0);
+	if (strcmp(by, who) == 0)
+		return (1);
+	return ((pe = conf_person_of(conf, who)) != NULL &&
+	    conf_person_of(conf, by) == pe);
+}
+
 /* Did the person behind who approve already, under another identity? */
 static const char *
 release_same_person(const struct conf *conf, json_t *row, const char *who)
@@ -800,6 +816,16 @@ release_decide(struct release_mgr *m, int64_t id, const char *who,
 	if (!release_may_approve(m->conf, env, who)) {
 		xasprintf(cause, "%s is not among the approvers of %s", who,
 		    env->name);
+		json_decref(row);
+		return (RELEASE_E_FORBIDDEN);
+	}
+	/*
+	 * A deploy or rollback asked for by someone who may not deploy
+	 * waits for approvals: they cannot give one of them themselves.
+	 */
+	if (approve && release_is_requester(m->conf, row, who)) {
+		xasprintf(cause, "%s asked for release %lld; someone else "
+		    "must approve it", who, (long long)id);
 		json_decref(row);
 		return (RELEASE_E_FORBIDDEN);
 	}

@@ -135,7 +135,7 @@ test_expect 'setup: a chart repository, a registry, ferryd with named API tokens
 	    repository: $REG/acme/shop
 	    policy: {semver: ">=1.0.0"}
 	    mode: manual
-	    approvers: ["token:bob"]
+	    approvers: ["token:bob", "token:carol"]
 	    deployers: ["token:alice"]
 	    self_approval: true
 	    poll_interval: off
@@ -240,10 +240,12 @@ test_expect 'a deploy by someone not among the deployers waits for approval; a d
 	test "$(cat gated.out)" = "1.1.0 manual"
 '
 
-test_expect 'a non-deployer deploy goes in once approved' '
+# carol is an approver of gated, but not of her own request.
+test_expect 'a non-deployer deploy goes in once someone else approved it' '
 	env_post tok-carol-3 gated deploy "{\"version\": \"1.2.0\"}" && expect_code 202 &&
 	test "$(jq -r .state body)" = awaiting-approval && cid=$(jq -r .release body) &&
 	tcp tok-carol-3 /api/v1/releases/$cid/approve -X POST -d "{}" && expect_code 403 &&
+	jq -e ".error == \"token:carol asked for release $cid; someone else must approve it\"" body &&
 	tcp tok-bob-2 /api/v1/releases/$cid/approve -X POST -d "{}" && expect_code 200 &&
 	wait_state gated deployed 1.2.0 &&
 	printf "1.1.0 manual\n1.2.0 manual\n" >want && cmp want gated.out
@@ -323,7 +325,8 @@ test_expect 'pause and resume are recorded with who asked' '
 
 test_expect 'every decision and refusal is in the audit, with who and from where' '
 	$FERRY -s "$T_SOCK" audit --json >audit.json &&
-	jq -e "[.[] | select(.who == \"token:carol\" and .action == \"approve\" and .result == \"refused\" and (.detail // \"\" | test(\"not among\")) and (.origin // \"\" | test(\"^127.0.0.1:\")))] | length == 2" audit.json &&
+	jq -e "[.[] | select(.who == \"token:carol\" and .action == \"approve\" and .result == \"refused\" and (.detail // \"\" | test(\"not among\")) and (.origin // \"\" | test(\"^127.0.0.1:\")))] | length == 1" audit.json &&
+	jq -e "[.[] | select(.who == \"token:carol\" and .action == \"approve\" and .result == \"refused\" and (.detail // \"\" | test(\"asked for release\")))] | length == 1" audit.json &&
 	jq -e "[.[] | select(.who == \"token:bob\" and .action == \"approve\" and .result == \"refused\" and (.detail // \"\" | test(\"cannot tell whether\")))] | length == 1" audit.json &&
 	jq -e "[.[] | select(.who == \"token:carol\" and .action == \"deploy\" and .result == \"ok\" and .detail == \"1.2.0 (awaiting-approval)\")] | length == 2" audit.json &&
 	jq -e "[.[] | select(.who == \"token:bob\" and .action == \"approve\" and .result == \"ok\" and .detail == \"looks good\")] | length == 1" audit.json &&
