@@ -974,8 +974,11 @@ store_artifacts_list(struct store *st, const char *project, int limit)
 
 	if (sqlite3_prepare_v2(st->db, "SELECT a.id, a.project, a.sha, a.ref, "
 	    "a.kind, a.name, a.repository, a.tag, a.digest, a.run_id, "
-	    "a.created_at, (SELECT result FROM acceptance c WHERE c.digest = "
-	    "a.digest ORDER BY c.created_at DESC LIMIT 1), "
+	    "a.created_at, "
+	    /* the acceptance of the run that recorded it, as the gate has it */
+	    "(SELECT c.result FROM acceptance c JOIN artifacts b ON b.run_id = "
+	    "c.run_id AND b.kind = 'bundle' AND b.digest = c.digest WHERE "
+	    "c.run_id = a.run_id ORDER BY c.created_at DESC LIMIT 1), "
 	    /* ferry build's reused.<name> output, for images */
 	    "CASE WHEN a.kind = 'image' THEN (SELECT o.value = 'true' FROM "
 	    "outputs o WHERE o.run_id = a.run_id AND o.key = 'reused.' || "

@@ -22,6 +22,7 @@ test_expect 'setup' '
 	start_daemon
 '
 
+# An image shows the acceptance of its run's bundle: what the gate counts.
 test_expect 'image and bundle outputs are recorded; acceptance runs with FERRY_ENV=test' '
 	cat >work/.ferry.yaml <<-EOF &&
 	stages:
@@ -39,7 +40,7 @@ test_expect 'image and bundle outputs are recorded; acceptance runs with FERRY_E
 	api "/api/v1/artifacts?project=shop" && expect_code 200 &&
 	jq -e "(.artifacts | length) == 2" body &&
 	jq -e ".artifacts[] | select(.kind == \"bundle\") | .repository == \"127.0.0.1:5000/acme/shop\" and .tag == \"0.0.0-main.1\" and .digest == \"$D2\" and .acceptance == \"passed\" and .run == $id" body &&
-	jq -e ".artifacts[] | select(.kind == \"image\") | .name == \"app\" and .tag == \"c0ffee\" and .digest == \"$D1\" and .acceptance == null" body
+	jq -e ".artifacts[] | select(.kind == \"image\") | .name == \"app\" and .tag == \"c0ffee\" and .digest == \"$D1\" and .acceptance == \"passed\"" body
 '
 
 test_expect 'a failed acceptance is recorded as failed' '
