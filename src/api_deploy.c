@@ -261,7 +261,8 @@ api_deploy_env_action(struct api_deploy *ad, struct httpd_req *req,
 	state = json_string_value(json_object_get(rel, "state"));
 	if (state != NULL && strcmp(state, "awaiting-approval") == 0)
 		xasprintf(&detail, "%s (awaiting-approval)", version != NULL ?
-		    version : json_string_value(json_object_get(rel, "tag")));
+		    version : json_is_string(json_object_get(rel, "tag")) ?
+		    json_string_value(json_object_get(rel, "tag")) : "?");
 	if (strcmp(action, "check") != 0)
 		store_audit_add(ad->store, who, "api", action, env, rc == 0 ?
 		    "ok" : "refused", rc != 0 ? cause : detail != NULL ?
