@@ -50,13 +50,15 @@ static const char *store_sql[STMT_MAX] = {
 	    "(project, delivery, provider, event, received_at) "
 	    "VALUES (?, ?, ?, ?, ?)",
 	/*
-	 * ?4 is 1 when ?3 is a commit id of 7 or more hex digits: then
-	 * one id being a prefix of the other is the same commit (Bitbucket
-	 * Cloud names a merge commit by 12 digits, a push by 40).
+	 * ?4 is 1 when ?3 is a commit id of hex digits: then, when both
+	 * have 12 or more, one being a prefix of the other is the same
+	 * commit (Bitbucket Cloud names a merge commit by 12 digits, a push
+	 * by 40). Fewer digits could name another commit of the branch.
 	 */
 	[STMT_RUN_FIND] = "SELECT id, sha FROM runs WHERE project = ?1 AND "
 	    "ref = ?2 AND manual = 0 AND (sha = ?3 OR (?4 AND "
-	    "length(sha) >= 7 AND (substr(sha, 1, length(?3)) = ?3 OR "
+	    "length(sha) >= 12 AND length(?3) >= 12 AND "
+	    "(substr(sha, 1, length(?3)) = ?3 OR "
 	    "substr(?3, 1, length(sha)) = sha))) "
 	    "ORDER BY sha = ?3 DESC, id LIMIT 1",
 	[STMT_RUN_ADD] = "INSERT INTO runs (project, ref, sha, kind, state, "
@@ -471,7 +473,7 @@ store_delivery_add(struct store *st, const char *project, const char *delivery,
 
 /*
  * The automatic run of (project, ref, sha): its id, 0 if there is none,
- * -1 on error. An abbreviated commit id (7 or more hex digits) finds the
+ * -1 on error. An abbreviated commit id (12 or more hex digits) finds the
  * run of the full one and the other way round; a run found by a longer
  * id than its own keeps the longer one, so it checks out what the forge
  * named in full.
