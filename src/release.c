@@ -414,7 +414,12 @@ release_start(struct release_mgr *m, const struct conf_environment *env,
 	release_argv(m, env, row, &argv);
 
 	strv_addf(&envp, "PATH=%s", m->conf->exec_path);
-	xasprintf(&home, "%s/home", m->conf->state_dir);
+	/*
+	 * Not the stages' HOME, which any pushed commit can write: a deploy
+	 * runs unisolated with ferryd's rights, and ~/.kube/config, helm's
+	 * plugins or a python path planted there would run with them.
+	 */
+	xasprintf(&home, "%s/deploy-home", m->conf->state_dir);
 	mkdirs(home, 0750);
 	strv_addf(&envp, "HOME=%s", home);
 	free(home);

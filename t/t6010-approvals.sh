@@ -141,7 +141,7 @@ test_expect 'setup: a chart repository, a registry, ferryd with named API tokens
 	    poll_interval: off
 	    deploy:
 	      driver: command
-	      run: ["sh", "-c", "echo \"\$FERRY_RELEASE_TAG \$FERRY_RELEASE_SOURCE\" >>$T_TRASH/gated.out"]
+	      run: ["sh", "-c", "echo \"\$FERRY_RELEASE_TAG \$FERRY_RELEASE_SOURCE\" >>$T_TRASH/gated.out; echo \"\$HOME\" >$T_TRASH/gated.home"]
 	  - name: signed
 	    repository: $REG/acme/signed
 	    policy: {semver: ">=0.0.0-0"}
@@ -237,7 +237,8 @@ test_expect 'a deploy by someone not among the deployers waits for approval; a d
 	wait_state gated deployed 1.1.0 &&
 	jq -e ".reason == null or (.reason | test(\"a deployer of gated\"))" release &&
 	api /api/v1/releases/$cid && test "$(jq -r .state body)" = superseded &&
-	test "$(cat gated.out)" = "1.1.0 manual"
+	test "$(cat gated.out)" = "1.1.0 manual" &&
+	test "$(cat gated.home)" = "$T_TRASH/state/deploy-home"
 '
 
 # carol is an approver of gated, but not of her own request.
