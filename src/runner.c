@@ -473,8 +473,8 @@ runner_finish(struct runner_run *run, const char *state, const char *error)
 	else {
 		/* So a restart's sweep leaves it for the person debugging. */
 		xasprintf(&kept, "%s/" RUNNER_KEPT, run->workdir);
-		if ((fd = open(kept, O_WRONLY | O_CREAT | O_CLOEXEC,
-		    0600)) != -1)
+		if ((fd = open(kept, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600)) != -1)
 			close(fd);
 		free(kept);
 		log_info("run %lld: worktree kept in %s", (long long)run->id,
@@ -560,16 +560,25 @@ runner_output_cb(const char *key, const char *value, void *arg)
 
 /* Read key=value lines of a stage's $FERRY_OUTPUT into the run. */
 static void
-runner_read_outputs(struct runner_run *run, const char *stage,
-    const char *path)
+runner_read_outputs(struct runner_run *run, const char *stage)
 {
 	struct runner_output_ctx	 ctx = { run, stage };
 	char				*buf, *cause = NULL;
 
-	if ((buf = read_file(path, RUNNER_OUTPUT_MAX, NULL, &cause)) == NULL) {
+	/*
+	 * The stage owns out/ and may have left a symbolic link or a FIFO
+	 * there: ferryd, outside the stage's namespaces, must not read
+	 * through the one or block on the other.
+	 */
+	if ((buf = read_file_beneath(run->workdir, "out", stage,
+	    RUNNER_OUTPUT_MAX, NULL, &cause)) == NULL) {
 		if (cause != NULL && strstr(cause, "larger than") != NULL)
 			runner_note(run, stage, "$FERRY_OUTPUT is larger than "
 			    "64 KB; ignored");
+		else if (cause != NULL && strstr(cause, "No such file") ==
+		    NULL)
+			runner_note(run, stage, "$FERRY_OUTPUT is not a "
+			    "regular file in the run's out/ folder; ignored");
 		free(cause);
 		return;
 	}
@@ -584,7 +593,7 @@ runner_stage_done(struct exec_job *job, int status, int timed_out,
 	struct runner_run		*run = arg;
 	struct runner			*r = run->runner;
 	const struct pipeline_stage	*st = &run->pipeline->stages[run->next];
-	char				*out, msg[160];
+	char				 msg[160];
 	const char			*state;
 
 	run->job = NULL;
@@ -603,9 +612,7 @@ runner_stage_done(struct exec_job *job, int status, int timed_out,
 	state = canceled ? "canceled" : status == 0 && !timed_out ?
 	    "success" : "failed";
 	runner_stage_set(run, run->seq, st->name, state, status);
-	xasprintf(&out, "%s/out/%s", run->workdir, st->name);
-	runner_read_outputs(run, st->name, out);
-	free(out);
+	runner_read_outputs(run, st->name);
 	if (strcmp(st->name, "acceptance") == 0)
 		run->judged = 1;
 	if (strcmp(st->name, "acceptance") == 0 && !canceled) {

@@ -210,16 +210,55 @@ glob_match(const char *pattern, const char *name)
 char *
 read_file(const char *path, size_t max, size_t *lenp, char **cause)
 {
-	struct stat	 st;
-	char		*buf;
-	size_t		 off = 0;
-	ssize_t		 n;
-	int		 fd;
+	int	fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return (NULL);
 	}
+	return (read_fd(fd, path, max, lenp, cause));
+}
+
+/*
+ * read_file of dir/sub/name, for a folder that someone else (a stage) may
+ * write: no symbolic link is followed on the way (dir itself excepted),
+ * and a FIFO or device is refused without blocking on it.
+ */
+char *
+read_file_beneath(const char *dir, const char *sub, const char *name,
+    size_t max, size_t *lenp, char **cause)
+{
+	int	dfd, sfd, fd;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "%s: %s", dir, strerror(errno));
+		return (NULL);
+	}
+	sfd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(dfd);
+	if (sfd == -1) {
+		xasprintf(cause, "%s/%s: %s", dir, sub, strerror(errno));
+		return (NULL);
+	}
+	fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(sfd);
+	if (fd == -1) {
+		xasprintf(cause, "%s/%s/%s: %s", dir, sub, name,
+		    strerror(errno));
+		return (NULL);
+	}
+	return (read_fd(fd, name, max, lenp, cause));
+}
+
+/* Read the regular file open on fd (closed here); path names it. */
+char *
+read_fd(int fd, const char *path, size_t max, size_t *lenp, char **cause)
+{
+	struct stat	 st;
+	char		*buf;
+	size_t		 off = 0;
+	ssize_t		 n;
+
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		xasprintf(cause, "%s: not a regular file", path);
 		close(fd);

@@ -33,6 +33,9 @@ int	 sha_is_valid(const char *);
 int	 sha_is_zero(const char *);
 int	 glob_match(const char *, const char *);
 char	*read_file(const char *, size_t, size_t *, char **);
+char	*read_file_beneath(const char *, const char *, const char *, size_t,
+	    size_t *, char **);
+char	*read_fd(int, const char *, size_t, size_t *, char **);
 char	*read_secret(const char *, size_t *, char **);
 char	*url_decode(const char *, size_t, size_t *);
 size_t	 utf8_seq_len(const unsigned char *, size_t);

@@ -85,6 +85,30 @@ test_expect 'an acceptance stage cannot vouch: its bundle and image outputs are 
 	jq -e "[.artifacts[] | select(.digest == \"$D6\" or .digest == \"$D7\")] | length == 0" body
 '
 
+# ferryd reads $FERRY_OUTPUT outside the stage's namespaces: a symbolic
+# link there must not make it read another file, nor a FIFO block it.
+test_expect 'a $FERRY_OUTPUT that is a symbolic link or a FIFO is ignored, and ferryd lives on' '
+	echo "leaked=yes" >elsewhere &&
+	cat >work/.ferry.yaml <<-EOF &&
+	stages:
+	  - name: link
+	    run: ln -sf "$T_TRASH/elsewhere" "\$FERRY_OUTPUT"
+	  - name: fifo
+	    run: mkfifo "\$FERRY_OUTPUT"
+	  - name: dir
+	    run: d=\$(dirname "\$FERRY_OUTPUT") && mv "\$d" "\$d.real" && ln -s "$T_TRASH" "\$d" && echo "leaked=dir" >"$T_TRASH/dir"
+	  - name: last
+	    run: echo "seen=\$FERRY_OUT_LEAKED"
+	EOF
+	(cd work && $GIT commit -q -am links && git push -q origin HEAD:refs/heads/main) &&
+	id=$(deliver_push shop refs/heads/main $(git -C work rev-parse HEAD)) && wait_run_end $id &&
+	jq -e ".state == \"success\" and (.outputs | has(\"leaked\") | not)" body &&
+	grep "FERRY_OUTPUT is not a regular file" state/logs/$id/link.log &&
+	grep "FERRY_OUTPUT is not a regular file" state/logs/$id/fifo.log &&
+	grep -x ".*seen=" state/logs/$id/last.log &&
+	api /healthz && expect_code 200
+'
+
 test_expect 'stop' '
 	stop_daemon
 '
