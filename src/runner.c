@@ -45,6 +45,7 @@
 #include "conf.h"
 #include "exec.h"
 #include "gitevent.h"
+#include "kube.h"
 #include "oci.h"
 #include "pipeline.h"
 #include "runner.h"
@@ -697,6 +698,12 @@ runner_isolation(const struct runner_run *run, const struct conf *conf,
 	exec_isolation_add(&iso->hide, &iso->nhide, conf->exec_work_dir);
 	if ((dir = getenv("CREDENTIALS_DIRECTORY")) != NULL)
 		exec_isolation_add(&iso->hide, &iso->nhide, dir);
+	/*
+	 * In a Kubernetes pod: the pod's own ServiceAccount token, which the
+	 * argocd driver uses by default and which may patch Applications.
+	 */
+	if (access(KUBE_SA_DIR, F_OK) == 0)
+		exec_isolation_add(&iso->hide, &iso->nhide, KUBE_SA_DIR);
 	exec_isolation_add(&iso->secrets, &iso->nsecrets, conf->api_socket);
 	exec_isolation_add(&iso->secrets, &iso->nsecrets, conf->path);
 	for (i = 0; i < conf->nsecret_files; i++)
