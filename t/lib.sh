@@ -133,12 +133,17 @@ stop_daemon_quiet() {
 	T_PID=
 }
 
-# hup_daemon: SIGHUP ferryd and wait until it has taken the new
-# configuration or refused it (its log says which).
+# hup_daemon [--may-fail]: SIGHUP ferryd and wait until it has taken the
+# new configuration or refused it (its log says which); a refusal fails,
+# unless --may-fail.
 hup_daemon() {
 	hd_n=$(grep -c "configuration reloaded\|reload failed" ferryd.log)
 	kill -HUP "$T_PID" &&
-	wait_for 'test "$(grep -c "configuration reloaded\|reload failed" ferryd.log)" -gt "$hd_n"'
+	wait_for 'test "$(grep -c "configuration reloaded\|reload failed" ferryd.log)" -gt "$hd_n"' &&
+	# A reload that failed is the test's failure, said here (unless the
+	# test asked for it: hup_daemon --may-fail).
+	{ test "${1:-}" = --may-fail ||
+	  ! grep "configuration reloaded\|reload failed" ferryd.log | tail -n 1 | grep "reload failed"; }
 }
 
 # kill9_daemon: the crash case.
