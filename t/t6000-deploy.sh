@@ -304,24 +304,38 @@ held_for_acceptance() {
 	gitops_file >got && expected_app 1.2.0 >want && cmp want got
 }
 
+# without_project: production without project: shop, so that the checks
+# below are made by the repository match and the stage rule alone.
+without_project() {
+	sed -i "/^    project: shop$/d" ferry.yaml && hup_daemon
+}
+
+with_project() {
+	sed -i "s|^    repository: $REG/acme/shop$|&\\n    project: shop|" ferry.yaml &&
+	sed -i "0,/^    project: shop$/!{/^    project: shop$/d}" ferry.yaml && hup_daemon
+}
+
 test_expect 'another project cannot vouch for an artifact by its digest' '
 	releases production && bad=$(jq -r "[.[] | select(.tag == \"1.1.0\")][0].digest" rel) &&
+	without_project && grep -c "project: shop" ferry.yaml | grep -x 0 &&
 	rogue_run "bundle=$REG/acme/rogue:1.1.0@$bad\\n" "" &&
-	held_for_acceptance
-'
-
-# rogue names shop's own repository and the failed digest from a publish
-# stage, then passes its acceptance: production takes only shop's runs.
-test_expect 'another project cannot vouch even by naming the same repository' '
-	rogue_run "bundle=$REG/acme/shop:1.1.0@$bad\\n" "" &&
-	api "/api/v1/artifacts?project=rogue" &&
-	jq -e "any(.artifacts[]; .repository == \"$REG/acme/shop\" and .digest == \"$bad\")" body &&
 	held_for_acceptance
 '
 
 test_expect 'an acceptance stage cannot vouch for an artifact by naming it' '
 	rogue_run "" "bundle=$REG/acme/shop:1.1.0@$bad\\nimage.shop=$REG/acme/shop:1.1.0@$bad\\n" &&
 	grep "output bundle ignored: the acceptance stage and the stages after it may not name release artifacts" state/logs/$run/acceptance.log &&
+	grep "output image.shop ignored" state/logs/$run/acceptance.log &&
+	held_for_acceptance
+'
+
+# rogue names shop's own repository and the failed digest from a publish
+# stage, then passes its acceptance: production takes only shop's runs.
+test_expect 'another project cannot vouch even by naming the same repository' '
+	with_project && grep -c "^    project: shop$" ferry.yaml | grep -x 1 &&
+	rogue_run "bundle=$REG/acme/shop:1.1.0@$bad\\n" "" &&
+	api "/api/v1/artifacts?project=rogue" &&
+	jq -e "any(.artifacts[]; .repository == \"$REG/acme/shop\" and .digest == \"$bad\")" body &&
 	held_for_acceptance
 '
 
