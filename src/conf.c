@@ -457,7 +457,8 @@ conf_vars_free(struct conf_var *v, size_t n, int secret)
 int
 conf_name_is_valid(const char *s)
 {
-	if (*s == '\0')
+	/* Names become file names (mirrors, homes): not ".", "..", hidden. */
+	if (*s == '\0' || *s == '.')
 		return (0);
 	for (; *s != '\0'; s++) {
 		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
@@ -537,7 +538,7 @@ conf_project_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 			return (-1);
 		if (!conf_name_is_valid(pr->name)) {
 			conf_error(p, v, "name: only letters, digits, \".\", "
-			    "\"-\" and \"_\" may be used");
+			    "\"-\" and \"_\" may be used, not first \".\"");
 			return (-1);
 		}
 		return (0);

@@ -190,7 +190,7 @@ conf_environment_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 			return (-1);
 		if (!conf_name_is_valid(env->name)) {
 			conf_error(p, v, "name: only letters, digits, \".\", "
-			    "\"-\" and \"_\" may be used");
+			    "\"-\" and \"_\" may be used, not first \".\"");
 			return (-1);
 		}
 		return (0);
@@ -419,7 +419,7 @@ conf_registry_hook_pair(struct conf_parse *p, const char *key, yaml_node_t *k,
 			return (-1);
 		if (!conf_name_is_valid(h->name)) {
 			conf_error(p, v, "name: only letters, digits, \".\", "
-			    "\"-\" and \"_\" may be used");
+			    "\"-\" and \"_\" may be used, not first \".\"");
 			return (-1);
 		}
 		return (0);

@@ -731,7 +731,7 @@ runner_isolation(const struct runner_run *run, const struct conf *conf,
 				    &iso->nsecrets, files[j]);
 	}
 	exec_isolation_add(&iso->keep, &iso->nkeep, run->workdir);
-	xasprintf(&s, "%s/home", conf->state_dir);
+	xasprintf(&s, "%s/home/%s", conf->state_dir, run->project);
 	exec_isolation_add(&iso->keep, &iso->nkeep, s);
 	free(s);
 	xasprintf(&s, "%s/mirrors/%s.git", conf->state_dir, run->project);
@@ -1002,7 +1002,12 @@ runner_start(struct runner *r, json_t *row, const struct conf_project *pr)
 
 	/* What every stage sees; nothing of ferryd's own environment. */
 	runner_env_add(&run->env, "PATH", conf->exec_path);
-	xasprintf(&s, "%s/home", conf->state_dir);
+	/*
+	 * A HOME per project: what one project's stages leave there (a
+	 * ~/.gitconfig, a docker config, a shell profile) never reaches
+	 * another project's stages.
+	 */
+	xasprintf(&s, "%s/home/%s", conf->state_dir, run->project);
 	mkdirs(s, 0750);
 	runner_env_add(&run->env, "HOME", s);
 	free(s);
