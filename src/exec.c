@@ -918,6 +918,60 @@ exec_iso_mount(struct exec_plan *pl)
 	return (0);
 }
 
+/*
+ * Make path (and what is mounted below it) read-only, from here on in.
+ * mount_setattr(2) (Linux 5.12) reaches every mount below; a remount only
+ * the top one, which is all of /proc/sys and most of /sys.
+ */
+static int
+exec_iso_readonly(const char *path)
+{
+#ifdef SYS_mount_setattr
+	struct {
+		uint64_t	attr_set, attr_clr, propagation, userns_fd;
+	}		ma;
+
+	memset(&ma, 0, sizeof ma);
+	ma.attr_set = 0x1;	/* MOUNT_ATTR_RDONLY */
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path, 0x8000 /* AT_RECURSIVE */,
+	    &ma, sizeof ma) == 0)
+		return (0);
+	if (errno != ENOSYS && errno != EPERM && errno != EINVAL)
+		return (-1);
+#endif
+	return (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
+	    exec_iso_mount_flags(path), NULL));
+}
+
+/*
+ * In I: the kernel's knobs read-only. A root ferryd's stage is uid 0 of
+ * the whole system (its map is "0 0 1", so that buildah works), and the
+ * kernel checks /proc/sys and sysfs files by uid alone: without this a
+ * stage could write kernel.core_pattern (and have the next crash run its
+ * program as root outside every namespace) or any root-owned sysfs file.
+ * Mounted here, in I's namespace, these are locked in S's: the stage
+ * cannot unmount them or make them writable again.
+ */
+static int
+exec_iso_kernel_ro(void)
+{
+	static const char	*paths[] = { "/proc/sys", "/proc/sysrq-trigger",
+				    "/proc/irq", "/proc/bus", "/sys" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		if (mount(paths[i], paths[i], NULL, MS_BIND | MS_REC,
+		    NULL) == -1) {
+			if (errno == ENOENT)
+				continue;
+			return (exec_iso_fail("bind", paths[i]));
+		}
+		if (exec_iso_readonly(paths[i]) == -1)
+			return (exec_iso_fail("make read-only", paths[i]));
+	}
+	return (0);
+}
+
 /* Wait for pid (reaping any other child) and pass its status on. */
 static void __attribute__((__noreturn__))
 exec_iso_wait(pid_t pid)
@@ -966,6 +1020,8 @@ exec_iso_enter(struct exec_plan *pl)
 	if (pl->pidns && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
 	    MS_NOEXEC, NULL) == -1)
 		return (exec_iso_fail("mount", "/proc"));
+	if (exec_iso_kernel_ro() == -1)
+		return (-1);
 	/*
 	 * S, in a user and mount namespace below I's: the kernel locks the
 	 * mounts that come from a more privileged namespace, so even a stage

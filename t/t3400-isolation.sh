@@ -67,6 +67,8 @@ write_probe() {
 	leak api-socket 'curl -sf --unix-socket "$T/state/api.sock" http://ferry/api/v1/runs'
 	leak ferryd-process 'for p in /proc/[0-9]*; do test "$(cat $p/comm)" = ferryd && exit 0; done; exit 1'
 	leak memory 'python3 memscan.py'
+	leak kernel-knobs 'umount /proc/sys; mount -o remount,bind,rw /proc/sys; h=$(cat /proc/sys/kernel/hostname) && echo "$h" >/proc/sys/kernel/hostname'
+	leak sysfs 'mount -o remount,bind,rw /sys; f=$(find /sys/kernel/mm /sys/module -maxdepth 3 -type f -user 0 -perm -u=w 2>/dev/null | head -n 1) && test -n "$f" && python3 -c "import os, sys; os.open(sys.argv[1], os.O_WRONLY)" "$f"'
 	leak uncover 'umount -l "$T/etc" "$T/state"; grep -q s3cret "$T/etc/shop-hook" || test -e "$T/state/ferry.db"'
 	ok worktree 'test -f "$FERRY_WORKTREE/README" && echo built >"$FERRY_WORKTREE/built" && test "$(pwd -P)" = "$(cd "$FERRY_WORKTREE" && pwd -P)"'
 	ok home 'echo hi >"$HOME/.probe" && test "$(cat "$HOME/.probe")" = hi'
@@ -143,7 +145,7 @@ test_expect 'setup: two projects, secrets in files and a credential' '
 test_expect 'isolated by default: nothing of ferryd'"'"'s is reachable' '
 	run_shop && probe_log >log &&
 	! grep LEAK log &&
-	test "$(grep -c SAFE log)" -eq 11 &&
+	test "$(grep -c SAFE log)" -eq 13 &&
 	! grep -e s3cret -e other-hook-secret -e registry-pw -e "SQLite format" log
 '
 
@@ -162,7 +164,7 @@ test_expect 'the API socket still works for ferryd'"'"'s own users' '
 test_expect 'isolation: namespaces gives the same result' '
 	config namespaces && hup_daemon &&
 	run_shop && probe_log >log &&
-	! grep LEAK log && test "$(grep -c SAFE log)" -eq 11 && grep "OK home" log
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 && grep "OK home" log
 '
 
 test_expect 'isolation: none, and the same stage reaches all of it' '
@@ -174,6 +176,8 @@ test_expect 'isolation: none, and the same stage reaches all of it' '
 	grep "LEAK registry-password" log && grep "LEAK ferryd-process" log &&
 	grep "LEAK docker-config" log &&
 	{ test "$(id -u)" != 0 || grep "LEAK memory" log; } &&
+	{ test "$(id -u)" != 0 || grep "LEAK kernel-knobs" log; } &&
+	{ test "$(id -u)" != 0 || grep "LEAK sysfs" log; } &&
 	grep "OK worktree" log && grep "OK secret-env" log
 '
 
@@ -198,7 +202,7 @@ test_expect 'a failing isolated stage passes its exit status on' '
 test_expect 'a work_dir inside HOME: the run keeps its folder, no other' '
 	mkdir -p state/home/work/99.1 && config auto state/home/work && hup_daemon &&
 	run_shop && probe_log >log &&
-	! grep LEAK log && test "$(grep -c SAFE log)" -eq 11 &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 &&
 	grep "OK worktree" log && grep "OK home" log && grep "OK output" log &&
 	! grep BROKEN log &&
 	grep "OK no-other-run" log
@@ -218,7 +222,7 @@ test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are s
 	FERRYD="$T_TRASH/ferryd-noproc" start_daemon &&
 	run_shop && probe_log >log &&
 	grep "stages can see other processes (no PID namespace" ferryd.log &&
-	test "$(grep -c SAFE log)" -eq 10 && grep "LEAK ferryd-process" log &&
+	test "$(grep -c SAFE log)" -eq 12 && grep "LEAK ferryd-process" log &&
 	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log
 '
 
