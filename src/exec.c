@@ -758,6 +758,12 @@ exec_iso_clone(const struct exec_plan *pl, int flags)
 	}
 	pid = exec_iso_raw_clone(CLONE_NEWUSER | CLONE_NEWNS | flags);
 	if (pid == 0) {
+		/*
+		 * clone(2) clears the parent-death signal: without a PID
+		 * namespace nothing else ends a stage whose parents died.
+		 * A parent gone before this shows as EOF on go below.
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(ready[0]);
 		close(go[1]);
 		/*
@@ -1012,8 +1018,7 @@ exec_iso_enter(struct exec_plan *pl)
 		signal(SIGHUP, SIG_IGN);
 		exec_iso_wait(pid);
 	}
-	/* I dies with C and takes the PID namespace with it. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* I dies with C (exec_iso_clone) and takes the PID namespace along. */
 	prctl(PR_SET_NAME, "ferry-init");
 	if (exec_iso_mount(pl) == -1)
 		return (-1);
@@ -1100,14 +1105,18 @@ exec_iso_probe(void)
 
 /* In the child: become the group leader, clean up, exec. Never returns. */
 static void
-exec_child(const struct exec_spec *spec, struct exec_plan *pl, int out)
+exec_child(const struct exec_spec *spec, struct exec_plan *pl, int out,
+    pid_t parent)
 {
 	sigset_t	set;
 	int		fd, sig;
 
 	setpgid(0, 0);
-	/* If ferry dies (even by SIGKILL), the stage dies with it. */
+	/* If ferry dies (even by SIGKILL), the stage dies with it... */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* ...and if it died before that, there is nobody to report to. */
+	if (getppid() != parent)
+		_exit(1);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigemptyset(&set);
@@ -1157,7 +1166,7 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 	struct exec_job		*job;
 	struct exec_plan	 plan, *pl = NULL;
 	int			 p[2], logfd, mode;
-	pid_t			 pid;
+	pid_t			 pid, parent = getpid();
 
 	mode = spec->isolation != NULL ? spec->isolation->mode :
 	    EXEC_ISOLATE_NONE;
@@ -1206,7 +1215,7 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 		return (NULL);
 	case 0:
 		close(p[0]);
-		exec_child(spec, pl, p[1]);
+		exec_child(spec, pl, p[1], parent);
 		/* NOTREACHED */
 	}
 	if (pl != NULL)

@@ -226,6 +226,18 @@ test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are s
 	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log
 '
 
+# Without a PID namespace nothing kills what is left in it: the stage
+# has to die with its parents by itself (PR_SET_PDEATHSIG).
+test_expect 'without a PID namespace, a stage still dies with ferryd' '
+	printf "stages:\n  - name: probe\n    run: echo \$\$ >\"\$T/stage.pid\" && exec sleep 300\n" >work/.ferry.yaml &&
+	(cd work && $GIT commit -q -am orphan && git push -q origin HEAD:refs/heads/main) &&
+	rm -f stage.pid && deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
+	wait_for "test -s stage.pid" && p=$(cat stage.pid) && test -d "/proc/$p" &&
+	kill9_daemon &&
+	wait_for "! test -d /proc/$p || grep -q \"^State:.Z\" /proc/$p/status" 10 &&
+	cp probe.yaml work/.ferry.yaml && (cd work && $GIT commit -q -am back)
+'
+
 test_expect 'without user namespaces, auto runs stages as before and says so once' '
 	stop_daemon &&
 	wrap ferryd-nouserns -Ur "echo 0 >/proc/sys/user/max_user_namespaces" &&
