@@ -117,9 +117,13 @@ struct exec_plan {
 #define EXEC_ISO_FULL		1	/* user, mount and PID namespaces */
 #define EXEC_ISO_NOPID		2	/* no /proc of our own */
 #define EXEC_ISO_NONE		3
+#define EXEC_ISO_RETRY		60	/* seconds a failed probe is kept */
 static int			 exec_iso_state = EXEC_ISO_UNKNOWN;
-static char			 exec_iso_why[256];
+static int			 exec_iso_transient;	/* probe again soon */
+static time_t			 exec_iso_when;	/* of the probe, monotonic */
+static char			 exec_iso_why[256];	/* why not FULL */
 static char			 exec_iso_err[512];	/* in the child */
+static int			 exec_iso_errno;	/* in the child */
 
 static void	exec_reap_cb(evutil_socket_t, short, void *);
 static void	exec_maybe_done(struct exec_job *);
@@ -663,6 +667,7 @@ exec_plan_build(const struct exec_isolation *iso, struct exec_plan *pl)
 static int
 exec_iso_fail(const char *what, const char *path)
 {
+	exec_iso_errno = errno;
 	snprintf(exec_iso_err, sizeof exec_iso_err, "%s%s%s: %s", what,
 	    path != NULL ? " " : "", path != NULL ? path : "",
 	    strerror(errno));
@@ -1043,40 +1048,75 @@ exec_iso_enter(struct exec_plan *pl)
 	return (0);
 }
 
+/* Did a step fail for want of resources, that may be there later? */
+static int
+exec_iso_transient_errno(int error)
+{
+	switch (error) {
+	case EAGAIN:
+	case EINTR:
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case ENOSPC:	/* user.max_user_namespaces and the like */
+	case EUSERS:	/* user namespaces nested too deep */
+		return (1);
+	}
+	return (0);
+}
+
 /*
- * Find once what the kernel allows, with a child that goes through the
- * steps of an isolated job that hides nothing.
+ * Find what the kernel allows, with a child that goes through the steps
+ * of an isolated job that hides nothing. Full isolation is found once; a
+ * failure for want of resources (a fork, memory, a namespace limit) is
+ * not kept, so the next stage probes again, and any other failure is
+ * kept for EXEC_ISO_RETRY seconds (sysctls, AppArmor and seccomp can
+ * change). Logged when the outcome changes.
  */
 static void
 exec_iso_probe(void)
 {
+	static int		logged = EXEC_ISO_UNKNOWN;
 	struct exec_plan	pl;
+	struct timespec		ts;
 	pid_t			pid;
 	int			p[2], status;
 	ssize_t			n;
 	char			nopid[sizeof exec_iso_why];
 
-	if (exec_iso_state != EXEC_ISO_UNKNOWN)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (exec_iso_state == EXEC_ISO_FULL ||
+	    (exec_iso_state != EXEC_ISO_UNKNOWN && !exec_iso_transient &&
+	    ts.tv_sec - exec_iso_when < EXEC_ISO_RETRY))
 		return;
+	exec_iso_when = ts.tv_sec;
+	exec_iso_transient = 0;
 	memset(&pl, 0, sizeof pl);
 	exec_iso_state = EXEC_ISO_NONE;
+	exec_iso_why[0] = nopid[0] = '\0';
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		snprintf(exec_iso_why, sizeof exec_iso_why, "pipe: %s",
 		    strerror(errno));
-		return;
+		exec_iso_transient = exec_iso_transient_errno(errno);
+		goto log;
 	}
 	for (pl.pidns = 1; pl.pidns >= 0; pl.pidns--) {
 		snprintf(pl.uid_map, sizeof pl.uid_map, "%lu %lu 1\n",
 		    (unsigned long)geteuid(), (unsigned long)geteuid());
 		snprintf(pl.gid_map, sizeof pl.gid_map, "%lu %lu 1\n",
 		    (unsigned long)getegid(), (unsigned long)getegid());
-		if ((pid = fork()) == -1)
+		if ((pid = fork()) == -1) {
+			snprintf(exec_iso_why, sizeof exec_iso_why,
+			    "fork: %s", strerror(errno));
+			exec_iso_transient = 1;
 			break;
+		}
 		if (pid == 0) {
 			if (exec_iso_enter(&pl) == -1) {
 				n = write(p[1], exec_iso_err,
 				    strlen(exec_iso_err));
-				_exit(n > 0 ? 1 : 2);
+				_exit(exec_iso_transient_errno(exec_iso_errno) ?
+				    3 : 1);
 			}
 			_exit(0);
 		}
@@ -1087,20 +1127,37 @@ exec_iso_probe(void)
 			    EXEC_ISO_NOPID;
 			break;
 		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status) == 3)
+			exec_iso_transient = 1;
 		evutil_make_socket_nonblocking(p[0]);
 		n = read(p[0], exec_iso_why, sizeof exec_iso_why - 1);
 		exec_iso_why[n > 0 ? n : 0] = '\0';
+		if (exec_iso_why[0] == '\0')
+			snprintf(exec_iso_why, sizeof exec_iso_why,
+			    "the probe %s %d", WIFEXITED(status) ? "exited" :
+			    "was killed by signal", WIFEXITED(status) ?
+			    WEXITSTATUS(status) : WTERMSIG(status));
 		if (pl.pidns)
 			memcpy(nopid, exec_iso_why, sizeof nopid);
 	}
-	if (exec_iso_state == EXEC_ISO_NOPID)
-		log_warnx("exec: stages can see other processes (no PID "
-		    "namespace: %s)", nopid);
 	close(p[0]);
 	close(p[1]);
-	if (exec_iso_state == EXEC_ISO_NONE)
-		log_warnx("exec: stage isolation is unavailable: %s",
-		    exec_iso_why);
+	/* For the stages' logs: why what they get is less than full. */
+	if (exec_iso_state == EXEC_ISO_NOPID)
+		memcpy(exec_iso_why, nopid, sizeof exec_iso_why);
+log:
+	if (exec_iso_state == logged)
+		return;
+	if (exec_iso_state == EXEC_ISO_NOPID)
+		log_warnx("exec: stages can see other processes (no PID "
+		    "namespace: %s)", exec_iso_why);
+	else if (exec_iso_state == EXEC_ISO_NONE)
+		log_warnx("exec: stage isolation is unavailable: %s%s",
+		    exec_iso_why, exec_iso_transient ? " (will try again)" :
+		    "");
+	else if (logged != EXEC_ISO_UNKNOWN)
+		log_info("exec: stage isolation is available again");
+	logged = exec_iso_state;
 }
 
 /* In the child: become the group leader, clean up, exec. Never returns. */
@@ -1195,6 +1252,16 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 		}
 	} else
 		logfd = spec->log_fd;
+	/* Whoever reads the stage's log learns what it could reach. */
+	if (mode != EXEC_ISOLATE_NONE && logfd != -1) {
+		if (exec_iso_state == EXEC_ISO_NONE)
+			exec_log_line(logfd, "ferry: this stage is not "
+			    "isolated: %s", exec_iso_why);
+		else if (exec_iso_state == EXEC_ISO_NOPID)
+			exec_log_line(logfd, "ferry: this stage shares "
+			    "ferryd's process ids (no PID namespace: %s)",
+			    exec_iso_why);
+	}
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		xasprintf(cause, "pipe: %s", strerror(errno));
 		if (spec->log_path != NULL)

@@ -223,7 +223,8 @@ test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are s
 	run_shop && probe_log >log &&
 	grep "stages can see other processes (no PID namespace" ferryd.log &&
 	test "$(grep -c SAFE log)" -eq 12 && grep "LEAK ferryd-process" log &&
-	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log
+	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log &&
+	grep "ferry: this stage shares ferryd.s process ids (no PID namespace: mount /proc" log
 '
 
 # Without a PID namespace nothing kills what is left in it: the stage
@@ -244,6 +245,7 @@ test_expect 'without user namespaces, auto runs stages as before and says so onc
 	FERRYD="$T_TRASH/ferryd-nouserns" start_daemon &&
 	run_shop && run_shop && probe_log >log &&
 	grep "LEAK secret-file" log && grep "OK worktree" log &&
+	grep "ferry: this stage is not isolated: clone: No space left" log &&
 	test "$(grep -c "stage isolation is unavailable" ferryd.log)" -eq 1
 '
 
@@ -254,6 +256,16 @@ test_expect 'without user namespaces, isolation: namespaces fails the stage' '
 	wait_run_end "$(cat id)" && jq -e ".state == \"failed\"" body &&
 	probe_log | grep "isolation: namespaces is set but unavailable" &&
 	! probe_log | grep LEAK
+'
+
+# The limit was a lack of resources, which passes: it is not remembered.
+test_expect 'once user namespaces are there again, stages are isolated again' '
+	nsenter --preserve-credentials -U -t "$T_PID" sh -c "echo 100 >/proc/sys/user/max_user_namespaces" &&
+	run_shop && probe_log >log &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 &&
+	! grep "this stage is not isolated" log &&
+	grep "stage isolation is available again" ferryd.log &&
+	config && hup_daemon && run_shop && probe_log >log && ! grep LEAK log
 '
 
 test_expect 'stop' 'stop_daemon'
