@@ -717,8 +717,10 @@ exec_iso_maps(pid_t pid, const struct exec_plan *pl)
 
 /*
  * fork(2) into new namespaces. clone3(2) has one argument layout on every
- * architecture; clone(2), for kernels before 5.3, has the x86 one, which
- * with a NULL stack is that of most others too (not s390's).
+ * architecture; clone(2), for kernels before 5.3 and for seccomp profiles
+ * that refuse clone3 with EPERM rather than ENOSYS (older Docker and
+ * container runtimes), has the x86 one, which with a NULL stack is that
+ * of most others too (not s390's).
  */
 static pid_t
 exec_iso_raw_clone(int flags)
@@ -734,7 +736,7 @@ exec_iso_raw_clone(int flags)
 	ca.flags = (uint64_t)(unsigned int)flags;
 	ca.exit_signal = SIGCHLD;
 	if ((pid = syscall(SYS_clone3, &ca, sizeof ca)) != -1 ||
-	    errno != ENOSYS)
+	    (errno != ENOSYS && errno != EPERM))
 		return ((pid_t)pid);
 #endif
 	return ((pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL,

@@ -268,6 +268,37 @@ test_expect 'once user namespaces are there again, stages are isolated again' '
 	config && hup_daemon && run_shop && probe_log >log && ! grep LEAK log
 '
 
+# write_seccomp FERRYD: a ferryd whose clone3(2) fails with EPERM, as
+# seccomp profiles older than the call (Docker's, once) have it.
+write_seccomp() {
+	cat <<-EOF
+	#!/usr/bin/env python3
+	import ctypes, os, struct, sys
+	libc = ctypes.CDLL(None, use_errno=True)
+	insns = [(0x20, 0, 0, 0),            # ld [nr]
+	         (0x15, 0, 1, 435),          # jeq #clone3
+	         (0x06, 0, 0, 0x00050001),   # ret ERRNO(EPERM)
+	         (0x06, 0, 0, 0x7fff0000)]   # ret ALLOW
+	code = b"".join(struct.pack("HBBI", *i) for i in insns)
+	buf = ctypes.create_string_buffer(code)
+	class Prog(ctypes.Structure):
+	    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+	prog = Prog(len(insns), ctypes.addressof(buf))
+	if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:
+	    sys.exit("seccomp: %s" % os.strerror(ctypes.get_errno()))
+	os.execv("$1", ["$1"] + sys.argv[1:])
+	EOF
+}
+
+test_expect 'clone3 refused with EPERM (a seccomp profile): clone(2) instead' '
+	stop_daemon && config &&
+	write_seccomp "$FERRYD" >ferryd-seccomp && chmod +x ferryd-seccomp &&
+	FERRYD="$T_TRASH/ferryd-seccomp" start_daemon &&
+	run_shop && probe_log >log &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 &&
+	! grep "this stage is not isolated" log
+'
+
 test_expect 'stop' 'stop_daemon'
 
 test_done
