@@ -107,6 +107,8 @@ struct exec_plan {
 	int		 *keep_ro;
 	int		 *keep_fd;
 	size_t		  nkeeps;
+	char		**gone;		/* secrets not there to cover */
+	size_t		  ngone;
 	int		  pidns;
 	char		  uid_map[64];
 	char		  gid_map[64];
@@ -522,6 +524,7 @@ exec_plan_free(struct exec_plan *pl)
 	free(pl->dir_on);
 	free(pl->keep_ro);
 	free(pl->keep_fd);
+	exec_strv_free(pl->gone, pl->ngone);
 	memset(pl, 0, sizeof *pl);
 }
 
@@ -565,9 +568,12 @@ exec_plan_hide(struct exec_plan *pl, const char *path)
 	exec_isolation_add(&pl->dirs, &pl->ndirs, path);
 }
 
-/* Canonical paths of a list; those that do not exist are left out. */
+/*
+ * Canonical paths of a list; those that do not exist are left out, and
+ * added to gone if it is given.
+ */
 static char **
-exec_plan_real(char *const *v, size_t n, size_t *np)
+exec_plan_real(char *const *v, size_t n, size_t *np, struct exec_plan *gone)
 {
 	char	**out = NULL, *r;
 	size_t	  i;
@@ -577,7 +583,8 @@ exec_plan_real(char *const *v, size_t n, size_t *np)
 		if ((r = realpath(v[i], NULL)) != NULL) {
 			exec_isolation_add(&out, np, r);
 			free(r);
-		}
+		} else if (gone != NULL)
+			exec_isolation_add(&gone->gone, &gone->ngone, v[i]);
 	return (out);
 }
 
@@ -604,10 +611,14 @@ exec_plan_build(const struct exec_isolation *iso, struct exec_plan *pl)
 	    (unsigned long)geteuid(), (unsigned long)geteuid());
 	snprintf(pl->gid_map, sizeof pl->gid_map, "%lu %lu 1\n",
 	    (unsigned long)getegid(), (unsigned long)getegid());
-	hide = exec_plan_real(iso->hide, iso->nhide, &nhide);
-	secrets = exec_plan_real(iso->secrets, iso->nsecrets, &nsecrets);
-	keep = exec_plan_real(iso->keep, iso->nkeep, &nkeep);
-	keep_ro = exec_plan_real(iso->keep_ro, iso->nkeep_ro, &nkeep_ro);
+	hide = exec_plan_real(iso->hide, iso->nhide, &nhide, NULL);
+	/*
+	 * A secret not there has been moved (the configuration named it and
+	 * ferryd read it): by whom, and where to, the plan cannot know.
+	 */
+	secrets = exec_plan_real(iso->secrets, iso->nsecrets, &nsecrets, pl);
+	keep = exec_plan_real(iso->keep, iso->nkeep, &nkeep, NULL);
+	keep_ro = exec_plan_real(iso->keep_ro, iso->nkeep_ro, &nkeep_ro, NULL);
 
 	for (i = 0; i < nhide; i++)
 		exec_plan_hide(pl, hide[i]);
@@ -1226,6 +1237,7 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 	struct exec_plan	 plan, *pl = NULL;
 	int			 p[2], logfd, mode;
 	pid_t			 pid, parent = getpid();
+	size_t			 i;
 
 	mode = spec->isolation != NULL ? spec->isolation->mode :
 	    EXEC_ISOLATE_NONE;
@@ -1240,6 +1252,13 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 		if (exec_iso_state != EXEC_ISO_NONE) {
 			exec_plan_build(spec->isolation, &plan);
 			pl = &plan;
+		}
+		if (pl != NULL && pl->ngone > 0 &&
+		    mode == EXEC_ISOLATE_NAMESPACES) {
+			xasprintf(cause, "isolation: namespaces: %s is not "
+			    "there to cover (moved?)", pl->gone[0]);
+			exec_plan_free(pl);
+			return (NULL);
 		}
 	}
 	if (spec->log_path != NULL) {
@@ -1263,6 +1282,9 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 			exec_log_line(logfd, "ferry: this stage shares "
 			    "ferryd's process ids (no PID namespace: %s)",
 			    exec_iso_why);
+		for (i = 0; pl != NULL && i < pl->ngone; i++)
+			exec_log_line(logfd, "ferry: %s is not there to "
+			    "cover (moved?)", pl->gone[i]);
 	}
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		xasprintf(cause, "pipe: %s", strerror(errno));

@@ -208,6 +208,39 @@ test_expect 'a work_dir inside HOME: the run keeps its folder, no other' '
 	grep "OK no-other-run" log
 '
 
+# A stage that renames a folder above a secret must not have the next
+# stage's covers miss it: secrets are refused where stages write, and a
+# secret not there at a stage's start fails it under isolation: namespaces.
+test_expect 'ferryd -n refuses a secret where stages can write (HOME, work_dir)' '
+	mkdir -p state/home/.config wd/x && cp etc/api-key state/home/.config/ &&
+	cp etc/registry-password wd/x/ && ln -s state/home/.config cfglink &&
+	config && sed "s|API_KEY: etc/api-key|API_KEY: state/home/.config/api-key|" ferry.yaml >home.yaml &&
+	! "$FERRYD" -n -c home.yaml >check.out 2>&1 &&
+	grep "home.yaml: .*/state/home/.config/api-key is in .*/state/home, where stages can write" check.out &&
+	sed "s|API_KEY: etc/api-key|API_KEY: cfglink/api-key|" ferry.yaml >link.yaml &&
+	! "$FERRYD" -n -c link.yaml >check.out 2>&1 &&
+	grep "cfglink/api-key is in .*/state/home, where stages can write" check.out &&
+	config auto "$T_TRASH/wd" &&
+	sed "s|password_file: etc/registry-password|password_file: wd/x/registry-password|" ferry.yaml >wd.yaml &&
+	! "$FERRYD" -n -c wd.yaml >check.out 2>&1 &&
+	grep "wd/x/registry-password is in .*/wd, where stages can write" check.out &&
+	config && "$FERRYD" -n -c ferry.yaml
+'
+
+test_expect 'a secret moved away: auto says so in the stage log, namespaces fails the stage' '
+	config && hup_daemon && mv dockercfg dockercfg.moved &&
+	run_shop && probe_log >log &&
+	grep "ferry: .*/dockercfg/config.json is not there to cover (moved?)" log &&
+	mv dockercfg.moved dockercfg && config namespaces && hup_daemon &&
+	mv dockercfg dockercfg.moved &&
+	(cd work && $GIT commit -q --allow-empty -m moved && git push -q origin HEAD:refs/heads/main) &&
+	deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
+	wait_run_end "$(cat id)"; rc=$?; mv dockercfg.moved dockercfg &&
+	test $rc = 0 && jq -e ".state == \"failed\"" body &&
+	probe_log | grep "isolation: namespaces: .*/dockercfg/config.json is not there to cover" &&
+	! probe_log | grep -e LEAK -e SAFE
+'
+
 # wrap NAME UNSHARE SETUP: ./NAME runs ferryd in the namespaces of
 # unshare(1) options UNSHARE after the shell commands SETUP.
 wrap() {
