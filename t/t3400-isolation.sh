@@ -66,10 +66,24 @@ write_probe() {
 	leak mirrors 'ls "$T/state/mirrors" | grep -q other'
 	leak api-socket 'curl -sf --unix-socket "$T/state/api.sock" http://ferry/api/v1/runs'
 	leak ferryd-process 'for p in /proc/[0-9]*; do test "$(cat $p/comm)" = ferryd && exit 0; done; exit 1'
+	ok memscan-works 'python3 memscan.py control'
 	leak memory 'python3 memscan.py'
 	leak kernel-knobs 'umount /proc/sys; mount -o remount,bind,rw /proc/sys; h=$(cat /proc/sys/kernel/hostname) && echo "$h" >/proc/sys/kernel/hostname'
 	leak sysfs 'mount -o remount,bind,rw /sys; f=$(find /sys/kernel/mm /sys/module -maxdepth 3 -type f -user 0 -perm -u=w 2>/dev/null | head -n 1) && test -n "$f" && python3 -c "import os, sys; os.open(sys.argv[1], os.O_WRONLY)" "$f"'
-	leak uncover 'umount -l "$T/etc" "$T/state"; grep -q s3cret "$T/etc/shop-hook" || test -e "$T/state/ferry.db"'
+	cat >"$HOME/lift.sh" <<-\LIFT
+	# The control: in this context, umount works on a mount of our own,
+	# so a cover that stays on stays for being locked. Exit 2 if not.
+	mkdir -p "$HOME/own-mount" && mount -t tmpfs own "$HOME/own-mount" &&
+	    mountpoint -q "$HOME/own-mount" && umount "$HOME/own-mount" &&
+	    ! mountpoint -q "$HOME/own-mount" || exit 2
+	umount -l "$T/etc" "$T/state"
+	grep -q s3cret "$T/etc/shop-hook" || test -e "$T/state/ferry.db"
+	LIFT
+	# As what the stage is, and as root of a user namespace of its own.
+	for u in "unshare -m" "unshare -Urm"; do $u sh "$HOME/lift.sh" 2>/dev/null; echo $? >>"$HOME/lift.rc"; done
+	ok umount-works 'grep -qx -e 0 -e 1 "$HOME/lift.rc"'
+	leak uncover 'grep -qx 0 "$HOME/lift.rc"'
+	rm -f "$HOME/lift.rc"
 	ok worktree 'test -f "$FERRY_WORKTREE/README" && echo built >"$FERRY_WORKTREE/built" && test "$(pwd -P)" = "$(cd "$FERRY_WORKTREE" && pwd -P)"'
 	ok home 'echo hi >"$HOME/.probe" && test "$(cat "$HOME/.probe")" = hi'
 	ok secret-env 'test "$API_KEY" = hunter2-api-key'
@@ -85,9 +99,20 @@ write_probe() {
 # process the stage can see (ferryd's, or a fork of it).
 write_memscan() {
 	cat <<-\EOF
-	import os, re, sys
+	import os, re, subprocess, sys
+	# "control": the same scan finds a marker in a child of our own, so
+	# a scan that finds nothing found nothing for want of access, not of
+	# a working scan. The marker is whole only in the child's memory.
+	control = sys.argv[1:] == ["control"]
+	marker = ("ctl-marker-" + str(31337)).encode()
+	pids = filter(str.isdigit, os.listdir("/proc"))
+	if control:
+	    child = subprocess.Popen([sys.executable, "-c", "import sys; m = sys.argv[1] + str(31337); print(len(m), flush=True); sys.stdin.read()", "ctl-marker-"],
+	                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+	    child.stdout.readline()
+	    pids = [str(child.pid)]
 	me = {os.getpid(), os.getppid()}
-	for pid in filter(str.isdigit, os.listdir("/proc")):
+	for pid in pids:
 	    if int(pid) in me:
 	        continue
 	    try:
@@ -105,7 +130,9 @@ write_memscan() {
 	            data = mem.read(hi - lo)
 	        except (OSError, OverflowError, ValueError):
 	            continue
-	        if b"other-hook-secret-99" in data or b"registry-pw-77" in data:
+	        if control and marker in data:
+	            sys.exit(0)
+	        if not control and (b"other-hook-secret-99" in data or b"registry-pw-77" in data):
 	            sys.exit(0)
 	sys.exit(1)
 	EOF
@@ -146,6 +173,7 @@ test_expect 'isolated by default: nothing of ferryd'"'"'s is reachable' '
 	run_shop && probe_log >log &&
 	! grep LEAK log &&
 	test "$(grep -c SAFE log)" -eq 13 &&
+	grep "OK memscan-works" log && grep "OK umount-works" log &&
 	! grep -e s3cret -e other-hook-secret -e registry-pw -e "SQLite format" log
 '
 
@@ -164,7 +192,8 @@ test_expect 'the API socket still works for ferryd'"'"'s own users' '
 test_expect 'isolation: namespaces gives the same result' '
 	config namespaces && hup_daemon &&
 	run_shop && probe_log >log &&
-	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 && grep "OK home" log
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 && grep "OK home" log &&
+	grep "OK memscan-works" log && grep "OK umount-works" log
 '
 
 test_expect 'isolation: none, and the same stage reaches all of it' '
@@ -174,7 +203,7 @@ test_expect 'isolation: none, and the same stage reaches all of it' '
 	grep "LEAK database" log && grep "LEAK mirrors" log &&
 	grep "LEAK api-socket" log && grep "LEAK config" log &&
 	grep "LEAK registry-password" log && grep "LEAK ferryd-process" log &&
-	grep "LEAK docker-config" log &&
+	grep "LEAK docker-config" log && grep "OK memscan-works" log &&
 	{ test "$(id -u)" != 0 || grep "LEAK memory" log; } &&
 	{ test "$(id -u)" != 0 || grep "LEAK kernel-knobs" log; } &&
 	{ test "$(id -u)" != 0 || grep "LEAK sysfs" log; } &&
@@ -257,13 +286,15 @@ test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are s
 	grep "stages can see other processes (no PID namespace" ferryd.log &&
 	test "$(grep -c SAFE log)" -eq 12 && grep "LEAK ferryd-process" log &&
 	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log &&
+	grep "OK memscan-works" log && grep "OK umount-works" log &&
 	grep "ferry: this stage shares ferryd.s process ids (no PID namespace: mount /proc" log
 '
 
 # Without a PID namespace nothing kills what is left in it: the stage
-# has to die with its parents by itself (PR_SET_PDEATHSIG).
+# has to die with its parents by itself (PR_SET_PDEATHSIG). The next
+# ferryd runs the interrupted run again: then the stage ends at once.
 test_expect 'without a PID namespace, a stage still dies with ferryd' '
-	printf "stages:\n  - name: probe\n    run: echo \$\$ >\"\$T/stage.pid\" && exec sleep 300\n" >work/.ferry.yaml &&
+	printf "stages:\n  - name: probe\n    run: test -e \"\$T/stage.pid\" || { echo \$\$ >\"\$T/stage.pid\" && exec sleep 300; }\n" >work/.ferry.yaml &&
 	(cd work && $GIT commit -q -am orphan && git push -q origin HEAD:refs/heads/main) &&
 	rm -f stage.pid && deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
 	wait_for "test -s stage.pid" && p=$(cat stage.pid) && test -d "/proc/$p" &&
