@@ -126,6 +126,7 @@ static time_t			 exec_iso_when;	/* of the probe, monotonic */
 static char			 exec_iso_why[256];	/* why not FULL */
 static char			 exec_iso_err[512];	/* in the child */
 static int			 exec_iso_errno;	/* in the child */
+static pid_t			 exec_parent;	/* in a job's child: ferryd */
 
 static void	exec_reap_cb(evutil_socket_t, short, void *);
 static void	exec_maybe_done(struct exec_job *);
@@ -1017,6 +1018,13 @@ exec_iso_wait(pid_t pid)
 	}
 }
 
+/* C's parent-death signal: the whole group goes, C too. */
+static void
+exec_iso_group_kill(int sig)
+{
+	kill(0, SIGKILL);
+}
+
 /*
  * In the child C: enter the namespaces. Returns in S, the process that
  * is to exec, or -1 with exec_iso_err set (in C or I).
@@ -1034,6 +1042,18 @@ exec_iso_enter(struct exec_plan *pl)
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
+		/*
+		 * Without a PID namespace, what the stage started in the
+		 * background would outlive a ferryd killed (nobody kills the
+		 * group then): C takes the group along when ferryd dies.
+		 * Not the probe's C, which is in ferryd's group.
+		 */
+		if (exec_parent != 0) {
+			signal(SIGUSR1, exec_iso_group_kill);
+			prctl(PR_SET_PDEATHSIG, SIGUSR1);
+			if (getppid() != exec_parent)
+				kill(0, SIGKILL);
+		}
 		exec_iso_wait(pid);
 	}
 	/* I dies with C (exec_iso_clone) and takes the PID namespace along. */
@@ -1185,7 +1205,7 @@ exec_child(const struct exec_spec *spec, struct exec_plan *pl, int out,
 	/* If ferry dies (even by SIGKILL), the stage dies with it... */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* ...and if it died before that, there is nobody to report to. */
-	if (getppid() != parent)
+	if ((exec_parent = getppid()) != parent)
 		_exit(1);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);

@@ -291,15 +291,18 @@ test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are s
 '
 
 # Without a PID namespace nothing kills what is left in it: the stage
-# has to die with its parents by itself (PR_SET_PDEATHSIG). The next
-# ferryd runs the interrupted run again: then the stage ends at once.
-test_expect 'without a PID namespace, a stage still dies with ferryd' '
-	printf "stages:\n  - name: probe\n    run: test -e \"\$T/stage.pid\" || { echo \$\$ >\"\$T/stage.pid\" && exec sleep 300; }\n" >work/.ferry.yaml &&
+# has to die with its parents by itself (PR_SET_PDEATHSIG), and what it
+# started in the background with its group. The next ferryd runs the
+# interrupted run again: then the stage ends at once.
+test_expect 'without a PID namespace, a stage and its background still die with ferryd' '
+	printf "stages:\n  - name: probe\n    run: test -e \"\$T/stage.pid\" || { sleep 300 & echo \$! >\"\$T/bg.pid\" && echo \$\$ >\"\$T/stage.pid\" && exec sleep 300; }\n" >work/.ferry.yaml &&
 	(cd work && $GIT commit -q -am orphan && git push -q origin HEAD:refs/heads/main) &&
 	rm -f stage.pid && deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
-	wait_for "test -s stage.pid" && p=$(cat stage.pid) && test -d "/proc/$p" &&
+	wait_for "test -s stage.pid" && p=$(cat stage.pid) && b=$(cat bg.pid) &&
+	test -d "/proc/$p" && test -d "/proc/$b" &&
 	kill9_daemon &&
 	wait_for "! test -d /proc/$p || grep -q \"^State:.Z\" /proc/$p/status" 10 &&
+	wait_for "! test -d /proc/$b || grep -q \"^State:.Z\" /proc/$b/status" 10 &&
 	cp probe.yaml work/.ferry.yaml && (cd work && $GIT commit -q -am back)
 '
 
