@@ -1258,6 +1258,74 @@ conf_load_tokens(struct conf_parse *p)
  * Load and check the configuration in path. Returns the configuration, or
  * NULL with *cause set to every error found, one per line.
  */
+/* Is a below b or b itself, as written or once resolved? */
+static int
+conf_path_below(const char *a, const char *b)
+{
+	const char	*as[2], *bs[2];
+	char		*ra, *rb;
+	size_t		 i, j, n;
+	int		 below = 0;
+
+	as[0] = a;
+	as[1] = ra = realpath(a, NULL);
+	bs[0] = b;
+	bs[1] = rb = realpath(b, NULL);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 2; j++) {
+			if (as[i] == NULL || bs[j] == NULL)
+				continue;
+			n = strlen(bs[j]);
+			if (strncmp(as[i], bs[j], n) == 0 &&
+			    (as[i][n] == '/' || as[i][n] == '\0'))
+				below = 1;
+		}
+	free(ra);
+	free(rb);
+	return (below);
+}
+
+/*
+ * No secret where stages may write (their $HOME, the work folder): one
+ * stage could move it, or a folder above it, out from under the covers
+ * of the next (executor.isolation), or put its own in its place.
+ */
+static void
+conf_secrets_check(struct conf_parse *p)
+{
+	struct conf	*conf = p->conf;
+	const char	*v[4];
+	char		*dirs[2];
+	size_t		 i, j, k;
+
+	xasprintf(&dirs[0], "%s/home", conf->state_dir);
+	dirs[1] = conf->exec_work_dir;
+	for (i = 0; i < conf->nsecret_files + conf->nprojects +
+	    conf->nenvironments; i++) {
+		memset(v, 0, sizeof v);
+		if (i < conf->nsecret_files)
+			v[0] = conf->secret_files[i];
+		else if ((j = i - conf->nsecret_files) < conf->nprojects) {
+			v[0] = conf->projects[j].token_file;
+			v[1] = conf->projects[j].password_file;
+			v[2] = conf->projects[j].ssh_key_file;
+		} else {
+			j -= conf->nprojects;
+			v[0] = conf->environments[j].token_file;
+			v[1] = conf->environments[j].password_file;
+			v[2] = conf->environments[j].ssh_key_file;
+			v[3] = conf->environments[j].argocd_token_file;
+		}
+		for (j = 0; j < 4; j++)
+			for (k = 0; v[j] != NULL && k < 2; k++)
+				if (conf_path_below(v[j], dirs[k]))
+					conf_error(p, NULL, "%s is in %s, "
+					    "where stages can write: move it "
+					    "out", v[j], dirs[k]);
+	}
+	free(dirs[0]);
+}
+
 struct conf *
 conf_load(const char *path, char **cause)
 {
@@ -1358,6 +1426,8 @@ conf_load(const char *path, char **cause)
 		conf_chat_finish(&p);
 	if (p.nerrors == 0)
 		conf_environments_finish(&p);
+	if (p.nerrors == 0)
+		conf_secrets_check(&p);
 	if (p.nerrors != 0) {
 		*cause = p.errors;
 		conf_free(conf);

@@ -107,6 +107,8 @@ struct exec_plan {
 	int		 *keep_ro;
 	int		 *keep_fd;
 	size_t		  nkeeps;
+	char		**gone;		/* secrets not there to cover */
+	size_t		  ngone;
 	int		  pidns;
 	char		  uid_map[64];
 	char		  gid_map[64];
@@ -117,9 +119,14 @@ struct exec_plan {
 #define EXEC_ISO_FULL		1	/* user, mount and PID namespaces */
 #define EXEC_ISO_NOPID		2	/* no /proc of our own */
 #define EXEC_ISO_NONE		3
+#define EXEC_ISO_RETRY		60	/* seconds a failed probe is kept */
 static int			 exec_iso_state = EXEC_ISO_UNKNOWN;
-static char			 exec_iso_why[256];
+static int			 exec_iso_transient;	/* probe again soon */
+static time_t			 exec_iso_when;	/* of the probe, monotonic */
+static char			 exec_iso_why[256];	/* why not FULL */
 static char			 exec_iso_err[512];	/* in the child */
+static int			 exec_iso_errno;	/* in the child */
+static pid_t			 exec_parent;	/* in a job's child: ferryd */
 
 static void	exec_reap_cb(evutil_socket_t, short, void *);
 static void	exec_maybe_done(struct exec_job *);
@@ -518,6 +525,7 @@ exec_plan_free(struct exec_plan *pl)
 	free(pl->dir_on);
 	free(pl->keep_ro);
 	free(pl->keep_fd);
+	exec_strv_free(pl->gone, pl->ngone);
 	memset(pl, 0, sizeof *pl);
 }
 
@@ -561,9 +569,12 @@ exec_plan_hide(struct exec_plan *pl, const char *path)
 	exec_isolation_add(&pl->dirs, &pl->ndirs, path);
 }
 
-/* Canonical paths of a list; those that do not exist are left out. */
+/*
+ * Canonical paths of a list; those that do not exist are left out, and
+ * added to gone if it is given.
+ */
 static char **
-exec_plan_real(char *const *v, size_t n, size_t *np)
+exec_plan_real(char *const *v, size_t n, size_t *np, struct exec_plan *gone)
 {
 	char	**out = NULL, *r;
 	size_t	  i;
@@ -573,7 +584,8 @@ exec_plan_real(char *const *v, size_t n, size_t *np)
 		if ((r = realpath(v[i], NULL)) != NULL) {
 			exec_isolation_add(&out, np, r);
 			free(r);
-		}
+		} else if (gone != NULL)
+			exec_isolation_add(&gone->gone, &gone->ngone, v[i]);
 	return (out);
 }
 
@@ -600,10 +612,14 @@ exec_plan_build(const struct exec_isolation *iso, struct exec_plan *pl)
 	    (unsigned long)geteuid(), (unsigned long)geteuid());
 	snprintf(pl->gid_map, sizeof pl->gid_map, "%lu %lu 1\n",
 	    (unsigned long)getegid(), (unsigned long)getegid());
-	hide = exec_plan_real(iso->hide, iso->nhide, &nhide);
-	secrets = exec_plan_real(iso->secrets, iso->nsecrets, &nsecrets);
-	keep = exec_plan_real(iso->keep, iso->nkeep, &nkeep);
-	keep_ro = exec_plan_real(iso->keep_ro, iso->nkeep_ro, &nkeep_ro);
+	hide = exec_plan_real(iso->hide, iso->nhide, &nhide, NULL);
+	/*
+	 * A secret not there has been moved (the configuration named it and
+	 * ferryd read it): by whom, and where to, the plan cannot know.
+	 */
+	secrets = exec_plan_real(iso->secrets, iso->nsecrets, &nsecrets, pl);
+	keep = exec_plan_real(iso->keep, iso->nkeep, &nkeep, NULL);
+	keep_ro = exec_plan_real(iso->keep_ro, iso->nkeep_ro, &nkeep_ro, NULL);
 
 	for (i = 0; i < nhide; i++)
 		exec_plan_hide(pl, hide[i]);
@@ -663,6 +679,7 @@ exec_plan_build(const struct exec_isolation *iso, struct exec_plan *pl)
 static int
 exec_iso_fail(const char *what, const char *path)
 {
+	exec_iso_errno = errno;
 	snprintf(exec_iso_err, sizeof exec_iso_err, "%s%s%s: %s", what,
 	    path != NULL ? " " : "", path != NULL ? path : "",
 	    strerror(errno));
@@ -712,8 +729,10 @@ exec_iso_maps(pid_t pid, const struct exec_plan *pl)
 
 /*
  * fork(2) into new namespaces. clone3(2) has one argument layout on every
- * architecture; clone(2), for kernels before 5.3, has the x86 one, which
- * with a NULL stack is that of most others too (not s390's).
+ * architecture; clone(2), for kernels before 5.3 and for seccomp profiles
+ * that refuse clone3 with EPERM rather than ENOSYS (older Docker and
+ * container runtimes), has the x86 one, which with a NULL stack is that
+ * of most others too (not s390's).
  */
 static pid_t
 exec_iso_raw_clone(int flags)
@@ -729,7 +748,7 @@ exec_iso_raw_clone(int flags)
 	ca.flags = (uint64_t)(unsigned int)flags;
 	ca.exit_signal = SIGCHLD;
 	if ((pid = syscall(SYS_clone3, &ca, sizeof ca)) != -1 ||
-	    errno != ENOSYS)
+	    (errno != ENOSYS && errno != EPERM))
 		return ((pid_t)pid);
 #endif
 	return ((pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL,
@@ -758,6 +777,12 @@ exec_iso_clone(const struct exec_plan *pl, int flags)
 	}
 	pid = exec_iso_raw_clone(CLONE_NEWUSER | CLONE_NEWNS | flags);
 	if (pid == 0) {
+		/*
+		 * clone(2) clears the parent-death signal: without a PID
+		 * namespace nothing else ends a stage whose parents died.
+		 * A parent gone before this shows as EOF on go below.
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(ready[0]);
 		close(go[1]);
 		/*
@@ -918,6 +943,60 @@ exec_iso_mount(struct exec_plan *pl)
 	return (0);
 }
 
+/*
+ * Make path (and what is mounted below it) read-only, from here on in.
+ * mount_setattr(2) (Linux 5.12) reaches every mount below; a remount only
+ * the top one, which is all of /proc/sys and most of /sys.
+ */
+static int
+exec_iso_readonly(const char *path)
+{
+#ifdef SYS_mount_setattr
+	struct {
+		uint64_t	attr_set, attr_clr, propagation, userns_fd;
+	}		ma;
+
+	memset(&ma, 0, sizeof ma);
+	ma.attr_set = 0x1;	/* MOUNT_ATTR_RDONLY */
+	if (syscall(SYS_mount_setattr, AT_FDCWD, path, 0x8000 /* AT_RECURSIVE */,
+	    &ma, sizeof ma) == 0)
+		return (0);
+	if (errno != ENOSYS && errno != EPERM && errno != EINVAL)
+		return (-1);
+#endif
+	return (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY |
+	    exec_iso_mount_flags(path), NULL));
+}
+
+/*
+ * In I: the kernel's knobs read-only. A root ferryd's stage is uid 0 of
+ * the whole system (its map is "0 0 1", so that buildah works), and the
+ * kernel checks /proc/sys and sysfs files by uid alone: without this a
+ * stage could write kernel.core_pattern (and have the next crash run its
+ * program as root outside every namespace) or any root-owned sysfs file.
+ * Mounted here, in I's namespace, these are locked in S's: the stage
+ * cannot unmount them or make them writable again.
+ */
+static int
+exec_iso_kernel_ro(void)
+{
+	static const char	*paths[] = { "/proc/sys", "/proc/sysrq-trigger",
+				    "/proc/irq", "/proc/bus", "/sys" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		if (mount(paths[i], paths[i], NULL, MS_BIND | MS_REC,
+		    NULL) == -1) {
+			if (errno == ENOENT)
+				continue;
+			return (exec_iso_fail("bind", paths[i]));
+		}
+		if (exec_iso_readonly(paths[i]) == -1)
+			return (exec_iso_fail("make read-only", paths[i]));
+	}
+	return (0);
+}
+
 /* Wait for pid (reaping any other child) and pass its status on. */
 static void __attribute__((__noreturn__))
 exec_iso_wait(pid_t pid)
@@ -939,6 +1018,13 @@ exec_iso_wait(pid_t pid)
 	}
 }
 
+/* C's parent-death signal: the whole group goes, C too. */
+static void
+exec_iso_group_kill(int sig)
+{
+	kill(0, SIGKILL);
+}
+
 /*
  * In the child C: enter the namespaces. Returns in S, the process that
  * is to exec, or -1 with exec_iso_err set (in C or I).
@@ -956,16 +1042,29 @@ exec_iso_enter(struct exec_plan *pl)
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
+		/*
+		 * Without a PID namespace, what the stage started in the
+		 * background would outlive a ferryd killed (nobody kills the
+		 * group then): C takes the group along when ferryd dies.
+		 * Not the probe's C, which is in ferryd's group.
+		 */
+		if (exec_parent != 0) {
+			signal(SIGUSR1, exec_iso_group_kill);
+			prctl(PR_SET_PDEATHSIG, SIGUSR1);
+			if (getppid() != exec_parent)
+				kill(0, SIGKILL);
+		}
 		exec_iso_wait(pid);
 	}
-	/* I dies with C and takes the PID namespace with it. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* I dies with C (exec_iso_clone) and takes the PID namespace along. */
 	prctl(PR_SET_NAME, "ferry-init");
 	if (exec_iso_mount(pl) == -1)
 		return (-1);
 	if (pl->pidns && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV |
 	    MS_NOEXEC, NULL) == -1)
 		return (exec_iso_fail("mount", "/proc"));
+	if (exec_iso_kernel_ro() == -1)
+		return (-1);
 	/*
 	 * S, in a user and mount namespace below I's: the kernel locks the
 	 * mounts that come from a more privileged namespace, so even a stage
@@ -982,40 +1081,75 @@ exec_iso_enter(struct exec_plan *pl)
 	return (0);
 }
 
+/* Did a step fail for want of resources, that may be there later? */
+static int
+exec_iso_transient_errno(int error)
+{
+	switch (error) {
+	case EAGAIN:
+	case EINTR:
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case ENOSPC:	/* user.max_user_namespaces and the like */
+	case EUSERS:	/* user namespaces nested too deep */
+		return (1);
+	}
+	return (0);
+}
+
 /*
- * Find once what the kernel allows, with a child that goes through the
- * steps of an isolated job that hides nothing.
+ * Find what the kernel allows, with a child that goes through the steps
+ * of an isolated job that hides nothing. Full isolation is found once; a
+ * failure for want of resources (a fork, memory, a namespace limit) is
+ * not kept, so the next stage probes again, and any other failure is
+ * kept for EXEC_ISO_RETRY seconds (sysctls, AppArmor and seccomp can
+ * change). Logged when the outcome changes.
  */
 static void
 exec_iso_probe(void)
 {
+	static int		logged = EXEC_ISO_UNKNOWN;
 	struct exec_plan	pl;
+	struct timespec		ts;
 	pid_t			pid;
 	int			p[2], status;
 	ssize_t			n;
 	char			nopid[sizeof exec_iso_why];
 
-	if (exec_iso_state != EXEC_ISO_UNKNOWN)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (exec_iso_state == EXEC_ISO_FULL ||
+	    (exec_iso_state != EXEC_ISO_UNKNOWN && !exec_iso_transient &&
+	    ts.tv_sec - exec_iso_when < EXEC_ISO_RETRY))
 		return;
+	exec_iso_when = ts.tv_sec;
+	exec_iso_transient = 0;
 	memset(&pl, 0, sizeof pl);
 	exec_iso_state = EXEC_ISO_NONE;
+	exec_iso_why[0] = nopid[0] = '\0';
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		snprintf(exec_iso_why, sizeof exec_iso_why, "pipe: %s",
 		    strerror(errno));
-		return;
+		exec_iso_transient = exec_iso_transient_errno(errno);
+		goto log;
 	}
 	for (pl.pidns = 1; pl.pidns >= 0; pl.pidns--) {
 		snprintf(pl.uid_map, sizeof pl.uid_map, "%lu %lu 1\n",
 		    (unsigned long)geteuid(), (unsigned long)geteuid());
 		snprintf(pl.gid_map, sizeof pl.gid_map, "%lu %lu 1\n",
 		    (unsigned long)getegid(), (unsigned long)getegid());
-		if ((pid = fork()) == -1)
+		if ((pid = fork()) == -1) {
+			snprintf(exec_iso_why, sizeof exec_iso_why,
+			    "fork: %s", strerror(errno));
+			exec_iso_transient = 1;
 			break;
+		}
 		if (pid == 0) {
 			if (exec_iso_enter(&pl) == -1) {
 				n = write(p[1], exec_iso_err,
 				    strlen(exec_iso_err));
-				_exit(n > 0 ? 1 : 2);
+				_exit(exec_iso_transient_errno(exec_iso_errno) ?
+				    3 : 1);
 			}
 			_exit(0);
 		}
@@ -1026,32 +1160,53 @@ exec_iso_probe(void)
 			    EXEC_ISO_NOPID;
 			break;
 		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status) == 3)
+			exec_iso_transient = 1;
 		evutil_make_socket_nonblocking(p[0]);
 		n = read(p[0], exec_iso_why, sizeof exec_iso_why - 1);
 		exec_iso_why[n > 0 ? n : 0] = '\0';
+		if (exec_iso_why[0] == '\0')
+			snprintf(exec_iso_why, sizeof exec_iso_why,
+			    "the probe %s %d", WIFEXITED(status) ? "exited" :
+			    "was killed by signal", WIFEXITED(status) ?
+			    WEXITSTATUS(status) : WTERMSIG(status));
 		if (pl.pidns)
 			memcpy(nopid, exec_iso_why, sizeof nopid);
 	}
-	if (exec_iso_state == EXEC_ISO_NOPID)
-		log_warnx("exec: stages can see other processes (no PID "
-		    "namespace: %s)", nopid);
 	close(p[0]);
 	close(p[1]);
-	if (exec_iso_state == EXEC_ISO_NONE)
-		log_warnx("exec: stage isolation is unavailable: %s",
-		    exec_iso_why);
+	/* For the stages' logs: why what they get is less than full. */
+	if (exec_iso_state == EXEC_ISO_NOPID)
+		memcpy(exec_iso_why, nopid, sizeof exec_iso_why);
+log:
+	if (exec_iso_state == logged)
+		return;
+	if (exec_iso_state == EXEC_ISO_NOPID)
+		log_warnx("exec: stages can see other processes (no PID "
+		    "namespace: %s)", exec_iso_why);
+	else if (exec_iso_state == EXEC_ISO_NONE)
+		log_warnx("exec: stage isolation is unavailable: %s%s",
+		    exec_iso_why, exec_iso_transient ? " (will try again)" :
+		    "");
+	else if (logged != EXEC_ISO_UNKNOWN)
+		log_info("exec: stage isolation is available again");
+	logged = exec_iso_state;
 }
 
 /* In the child: become the group leader, clean up, exec. Never returns. */
 static void
-exec_child(const struct exec_spec *spec, struct exec_plan *pl, int out)
+exec_child(const struct exec_spec *spec, struct exec_plan *pl, int out,
+    pid_t parent)
 {
 	sigset_t	set;
 	int		fd, sig;
 
 	setpgid(0, 0);
-	/* If ferry dies (even by SIGKILL), the stage dies with it. */
+	/* If ferry dies (even by SIGKILL), the stage dies with it... */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* ...and if it died before that, there is nobody to report to. */
+	if ((exec_parent = getppid()) != parent)
+		_exit(1);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	sigemptyset(&set);
@@ -1101,7 +1256,8 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 	struct exec_job		*job;
 	struct exec_plan	 plan, *pl = NULL;
 	int			 p[2], logfd, mode;
-	pid_t			 pid;
+	pid_t			 pid, parent = getpid();
+	size_t			 i;
 
 	mode = spec->isolation != NULL ? spec->isolation->mode :
 	    EXEC_ISOLATE_NONE;
@@ -1117,6 +1273,13 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 			exec_plan_build(spec->isolation, &plan);
 			pl = &plan;
 		}
+		if (pl != NULL && pl->ngone > 0 &&
+		    mode == EXEC_ISOLATE_NAMESPACES) {
+			xasprintf(cause, "isolation: namespaces: %s is not "
+			    "there to cover (moved?)", pl->gone[0]);
+			exec_plan_free(pl);
+			return (NULL);
+		}
 	}
 	if (spec->log_path != NULL) {
 		logfd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND |
@@ -1130,6 +1293,19 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 		}
 	} else
 		logfd = spec->log_fd;
+	/* Whoever reads the stage's log learns what it could reach. */
+	if (mode != EXEC_ISOLATE_NONE && logfd != -1) {
+		if (exec_iso_state == EXEC_ISO_NONE)
+			exec_log_line(logfd, "ferry: this stage is not "
+			    "isolated: %s", exec_iso_why);
+		else if (exec_iso_state == EXEC_ISO_NOPID)
+			exec_log_line(logfd, "ferry: this stage shares "
+			    "ferryd's process ids (no PID namespace: %s)",
+			    exec_iso_why);
+		for (i = 0; pl != NULL && i < pl->ngone; i++)
+			exec_log_line(logfd, "ferry: %s is not there to "
+			    "cover (moved?)", pl->gone[i]);
+	}
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		xasprintf(cause, "pipe: %s", strerror(errno));
 		if (spec->log_path != NULL)
@@ -1150,7 +1326,7 @@ exec_start(const struct exec_spec *spec, exec_done_cb cb, void *arg,
 		return (NULL);
 	case 0:
 		close(p[0]);
-		exec_child(spec, pl, p[1]);
+		exec_child(spec, pl, p[1], parent);
 		/* NOTREACHED */
 	}
 	if (pl != NULL)

@@ -66,8 +66,24 @@ write_probe() {
 	leak mirrors 'ls "$T/state/mirrors" | grep -q other'
 	leak api-socket 'curl -sf --unix-socket "$T/state/api.sock" http://ferry/api/v1/runs'
 	leak ferryd-process 'for p in /proc/[0-9]*; do test "$(cat $p/comm)" = ferryd && exit 0; done; exit 1'
+	ok memscan-works 'python3 memscan.py control'
 	leak memory 'python3 memscan.py'
-	leak uncover 'umount -l "$T/etc" "$T/state"; grep -q s3cret "$T/etc/shop-hook" || test -e "$T/state/ferry.db"'
+	leak kernel-knobs 'umount /proc/sys; mount -o remount,bind,rw /proc/sys; h=$(cat /proc/sys/kernel/hostname) && echo "$h" >/proc/sys/kernel/hostname'
+	leak sysfs 'mount -o remount,bind,rw /sys; f=$(find /sys/kernel/mm /sys/module -maxdepth 3 -type f -user 0 -perm -u=w 2>/dev/null | head -n 1) && test -n "$f" && python3 -c "import os, sys; os.open(sys.argv[1], os.O_WRONLY)" "$f"'
+	cat >"$HOME/lift.sh" <<-\LIFT
+	# The control: in this context, umount works on a mount of our own,
+	# so a cover that stays on stays for being locked. Exit 2 if not.
+	mkdir -p "$HOME/own-mount" && mount -t tmpfs own "$HOME/own-mount" &&
+	    mountpoint -q "$HOME/own-mount" && umount "$HOME/own-mount" &&
+	    ! mountpoint -q "$HOME/own-mount" || exit 2
+	umount -l "$T/etc" "$T/state"
+	grep -q s3cret "$T/etc/shop-hook" || test -e "$T/state/ferry.db"
+	LIFT
+	# As what the stage is, and as root of a user namespace of its own.
+	for u in "unshare -m" "unshare -Urm"; do $u sh "$HOME/lift.sh" 2>/dev/null; echo $? >>"$HOME/lift.rc"; done
+	ok umount-works 'grep -qx -e 0 -e 1 "$HOME/lift.rc"'
+	leak uncover 'grep -qx 0 "$HOME/lift.rc"'
+	rm -f "$HOME/lift.rc"
 	ok worktree 'test -f "$FERRY_WORKTREE/README" && echo built >"$FERRY_WORKTREE/built" && test "$(pwd -P)" = "$(cd "$FERRY_WORKTREE" && pwd -P)"'
 	ok home 'echo hi >"$HOME/.probe" && test "$(cat "$HOME/.probe")" = hi'
 	ok secret-env 'test "$API_KEY" = hunter2-api-key'
@@ -83,9 +99,20 @@ write_probe() {
 # process the stage can see (ferryd's, or a fork of it).
 write_memscan() {
 	cat <<-\EOF
-	import os, re, sys
+	import os, re, subprocess, sys
+	# "control": the same scan finds a marker in a child of our own, so
+	# a scan that finds nothing found nothing for want of access, not of
+	# a working scan. The marker is whole only in the child's memory.
+	control = sys.argv[1:] == ["control"]
+	marker = ("ctl-marker-" + str(31337)).encode()
+	pids = filter(str.isdigit, os.listdir("/proc"))
+	if control:
+	    child = subprocess.Popen([sys.executable, "-c", "import sys; m = sys.argv[1] + str(31337); print(len(m), flush=True); sys.stdin.read()", "ctl-marker-"],
+	                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+	    child.stdout.readline()
+	    pids = [str(child.pid)]
 	me = {os.getpid(), os.getppid()}
-	for pid in filter(str.isdigit, os.listdir("/proc")):
+	for pid in pids:
 	    if int(pid) in me:
 	        continue
 	    try:
@@ -103,7 +130,9 @@ write_memscan() {
 	            data = mem.read(hi - lo)
 	        except (OSError, OverflowError, ValueError):
 	            continue
-	        if b"other-hook-secret-99" in data or b"registry-pw-77" in data:
+	        if control and marker in data:
+	            sys.exit(0)
+	        if not control and (b"other-hook-secret-99" in data or b"registry-pw-77" in data):
 	            sys.exit(0)
 	sys.exit(1)
 	EOF
@@ -143,7 +172,8 @@ test_expect 'setup: two projects, secrets in files and a credential' '
 test_expect 'isolated by default: nothing of ferryd'"'"'s is reachable' '
 	run_shop && probe_log >log &&
 	! grep LEAK log &&
-	test "$(grep -c SAFE log)" -eq 11 &&
+	test "$(grep -c SAFE log)" -eq 13 &&
+	grep "OK memscan-works" log && grep "OK umount-works" log &&
 	! grep -e s3cret -e other-hook-secret -e registry-pw -e "SQLite format" log
 '
 
@@ -162,7 +192,8 @@ test_expect 'the API socket still works for ferryd'"'"'s own users' '
 test_expect 'isolation: namespaces gives the same result' '
 	config namespaces && hup_daemon &&
 	run_shop && probe_log >log &&
-	! grep LEAK log && test "$(grep -c SAFE log)" -eq 11 && grep "OK home" log
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 && grep "OK home" log &&
+	grep "OK memscan-works" log && grep "OK umount-works" log
 '
 
 test_expect 'isolation: none, and the same stage reaches all of it' '
@@ -172,8 +203,10 @@ test_expect 'isolation: none, and the same stage reaches all of it' '
 	grep "LEAK database" log && grep "LEAK mirrors" log &&
 	grep "LEAK api-socket" log && grep "LEAK config" log &&
 	grep "LEAK registry-password" log && grep "LEAK ferryd-process" log &&
-	grep "LEAK docker-config" log &&
+	grep "LEAK docker-config" log && grep "OK memscan-works" log &&
 	{ test "$(id -u)" != 0 || grep "LEAK memory" log; } &&
+	{ test "$(id -u)" != 0 || grep "LEAK kernel-knobs" log; } &&
+	{ test "$(id -u)" != 0 || grep "LEAK sysfs" log; } &&
 	grep "OK worktree" log && grep "OK secret-env" log
 '
 
@@ -198,10 +231,43 @@ test_expect 'a failing isolated stage passes its exit status on' '
 test_expect 'a work_dir inside HOME: the run keeps its folder, no other' '
 	mkdir -p state/home/work/99.1 && config auto state/home/work && hup_daemon &&
 	run_shop && probe_log >log &&
-	! grep LEAK log && test "$(grep -c SAFE log)" -eq 11 &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 &&
 	grep "OK worktree" log && grep "OK home" log && grep "OK output" log &&
 	! grep BROKEN log &&
 	grep "OK no-other-run" log
+'
+
+# A stage that renames a folder above a secret must not have the next
+# stage's covers miss it: secrets are refused where stages write, and a
+# secret not there at a stage's start fails it under isolation: namespaces.
+test_expect 'ferryd -n refuses a secret where stages can write (HOME, work_dir)' '
+	mkdir -p state/home/.config wd/x && cp etc/api-key state/home/.config/ &&
+	cp etc/registry-password wd/x/ && ln -s state/home/.config cfglink &&
+	config && sed "s|API_KEY: etc/api-key|API_KEY: state/home/.config/api-key|" ferry.yaml >home.yaml &&
+	! "$FERRYD" -n -c home.yaml >check.out 2>&1 &&
+	grep "home.yaml: .*/state/home/.config/api-key is in .*/state/home, where stages can write" check.out &&
+	sed "s|API_KEY: etc/api-key|API_KEY: cfglink/api-key|" ferry.yaml >link.yaml &&
+	! "$FERRYD" -n -c link.yaml >check.out 2>&1 &&
+	grep "cfglink/api-key is in .*/state/home, where stages can write" check.out &&
+	config auto "$T_TRASH/wd" &&
+	sed "s|password_file: etc/registry-password|password_file: wd/x/registry-password|" ferry.yaml >wd.yaml &&
+	! "$FERRYD" -n -c wd.yaml >check.out 2>&1 &&
+	grep "wd/x/registry-password is in .*/wd, where stages can write" check.out &&
+	config && "$FERRYD" -n -c ferry.yaml
+'
+
+test_expect 'a secret moved away: auto says so in the stage log, namespaces fails the stage' '
+	config && hup_daemon && mv dockercfg dockercfg.moved &&
+	run_shop && probe_log >log &&
+	grep "ferry: .*/dockercfg/config.json is not there to cover (moved?)" log &&
+	mv dockercfg.moved dockercfg && config namespaces && hup_daemon &&
+	mv dockercfg dockercfg.moved &&
+	(cd work && $GIT commit -q --allow-empty -m moved && git push -q origin HEAD:refs/heads/main) &&
+	deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
+	wait_run_end "$(cat id)"; rc=$?; mv dockercfg.moved dockercfg &&
+	test $rc = 0 && jq -e ".state == \"failed\"" body &&
+	probe_log | grep "isolation: namespaces: .*/dockercfg/config.json is not there to cover" &&
+	! probe_log | grep -e LEAK -e SAFE
 '
 
 # wrap NAME UNSHARE SETUP: ./NAME runs ferryd in the namespaces of
@@ -218,8 +284,26 @@ test_expect 'where /proc cannot be mounted (ProtectKernelTunables=), files are s
 	FERRYD="$T_TRASH/ferryd-noproc" start_daemon &&
 	run_shop && probe_log >log &&
 	grep "stages can see other processes (no PID namespace" ferryd.log &&
-	test "$(grep -c SAFE log)" -eq 10 && grep "LEAK ferryd-process" log &&
-	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log
+	test "$(grep -c SAFE log)" -eq 12 && grep "LEAK ferryd-process" log &&
+	grep "SAFE memory" log && grep "SAFE uncover" log && grep "OK home" log &&
+	grep "OK memscan-works" log && grep "OK umount-works" log &&
+	grep "ferry: this stage shares ferryd.s process ids (no PID namespace: mount /proc" log
+'
+
+# Without a PID namespace nothing kills what is left in it: the stage
+# has to die with its parents by itself (PR_SET_PDEATHSIG), and what it
+# started in the background with its group. The next ferryd runs the
+# interrupted run again: then the stage ends at once.
+test_expect 'without a PID namespace, a stage and its background still die with ferryd' '
+	printf "stages:\n  - name: probe\n    run: test -e \"\$T/stage.pid\" || { sleep 300 & echo \$! >\"\$T/bg.pid\" && echo \$\$ >\"\$T/stage.pid\" && exec sleep 300; }\n" >work/.ferry.yaml &&
+	(cd work && $GIT commit -q -am orphan && git push -q origin HEAD:refs/heads/main) &&
+	rm -f stage.pid && deliver_push shop refs/heads/main "$(git -C work rev-parse HEAD)" >id &&
+	wait_for "test -s stage.pid" && p=$(cat stage.pid) && b=$(cat bg.pid) &&
+	test -d "/proc/$p" && test -d "/proc/$b" &&
+	kill9_daemon &&
+	wait_for "! test -d /proc/$p || grep -q \"^State:.Z\" /proc/$p/status" 10 &&
+	wait_for "! test -d /proc/$b || grep -q \"^State:.Z\" /proc/$b/status" 10 &&
+	cp probe.yaml work/.ferry.yaml && (cd work && $GIT commit -q -am back)
 '
 
 test_expect 'without user namespaces, auto runs stages as before and says so once' '
@@ -228,6 +312,7 @@ test_expect 'without user namespaces, auto runs stages as before and says so onc
 	FERRYD="$T_TRASH/ferryd-nouserns" start_daemon &&
 	run_shop && run_shop && probe_log >log &&
 	grep "LEAK secret-file" log && grep "OK worktree" log &&
+	grep "ferry: this stage is not isolated: clone: No space left" log &&
 	test "$(grep -c "stage isolation is unavailable" ferryd.log)" -eq 1
 '
 
@@ -238,6 +323,47 @@ test_expect 'without user namespaces, isolation: namespaces fails the stage' '
 	wait_run_end "$(cat id)" && jq -e ".state == \"failed\"" body &&
 	probe_log | grep "isolation: namespaces is set but unavailable" &&
 	! probe_log | grep LEAK
+'
+
+# The limit was a lack of resources, which passes: it is not remembered.
+test_expect 'once user namespaces are there again, stages are isolated again' '
+	nsenter --preserve-credentials -U -t "$T_PID" sh -c "echo 100 >/proc/sys/user/max_user_namespaces" &&
+	run_shop && probe_log >log &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 &&
+	! grep "this stage is not isolated" log &&
+	grep "stage isolation is available again" ferryd.log &&
+	config && hup_daemon && run_shop && probe_log >log && ! grep LEAK log
+'
+
+# write_seccomp FERRYD: a ferryd whose clone3(2) fails with EPERM, as
+# seccomp profiles older than the call (Docker's, once) have it.
+write_seccomp() {
+	cat <<-EOF
+	#!/usr/bin/env python3
+	import ctypes, os, struct, sys
+	libc = ctypes.CDLL(None, use_errno=True)
+	insns = [(0x20, 0, 0, 0),            # ld [nr]
+	         (0x15, 0, 1, 435),          # jeq #clone3
+	         (0x06, 0, 0, 0x00050001),   # ret ERRNO(EPERM)
+	         (0x06, 0, 0, 0x7fff0000)]   # ret ALLOW
+	code = b"".join(struct.pack("HBBI", *i) for i in insns)
+	buf = ctypes.create_string_buffer(code)
+	class Prog(ctypes.Structure):
+	    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+	prog = Prog(len(insns), ctypes.addressof(buf))
+	if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:
+	    sys.exit("seccomp: %s" % os.strerror(ctypes.get_errno()))
+	os.execv("$1", ["$1"] + sys.argv[1:])
+	EOF
+}
+
+test_expect 'clone3 refused with EPERM (a seccomp profile): clone(2) instead' '
+	stop_daemon && config &&
+	write_seccomp "$FERRYD" >ferryd-seccomp && chmod +x ferryd-seccomp &&
+	FERRYD="$T_TRASH/ferryd-seccomp" start_daemon &&
+	run_shop && probe_log >log &&
+	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 &&
+	! grep "this stage is not isolated" log
 '
 
 test_expect 'stop' 'stop_daemon'
