@@ -229,7 +229,7 @@ test_expect 'a failing isolated stage passes its exit status on' '
 # Covers and kept paths go on outside in: a work_dir inside $HOME (kept)
 # is covered again, and the run's own folder in it comes back.
 test_expect 'a work_dir inside HOME: the run keeps its folder, no other' '
-	mkdir -p state/home/work/99.1 && config auto state/home/work && hup_daemon &&
+	mkdir -p state/home/shop/work/99.1 && config auto state/home/shop/work && hup_daemon &&
 	run_shop && probe_log >log &&
 	! grep LEAK log && test "$(grep -c SAFE log)" -eq 13 &&
 	grep "OK worktree" log && grep "OK home" log && grep "OK output" log &&
