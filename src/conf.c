@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "conf_parse.h"
@@ -238,6 +240,14 @@ conf_path(const struct conf *conf, const char *path)
 static void
 conf_secret_seen(struct conf *conf, const char *path)
 {
+	/*
+	 * The file itself is held too (O_PATH): should it be moved, by
+	 * renaming a folder above it, its cover follows it (runner.c).
+	 */
+	conf->secret_fds = xreallocarray(conf->secret_fds,
+	    conf->nsecret_files + 1, sizeof *conf->secret_fds);
+	conf->secret_fds[conf->nsecret_files] = open(path, O_PATH |
+	    O_CLOEXEC);
 	exec_isolation_add(&conf->secret_files, &conf->nsecret_files, path);
 }
 
@@ -1496,6 +1506,10 @@ conf_free(struct conf *conf)
 	free(conf->exec_path);
 	free(conf->exec_ferry);
 	free(conf->exec_work_dir);
+	for (i = 0; i < conf->nsecret_files; i++)
+		if (conf->secret_fds[i] != -1)
+			close(conf->secret_fds[i]);
+	free(conf->secret_fds);
 	conf_strings_free(conf->secret_files, conf->nsecret_files, 0);
 	for (i = 0; i < conf->nregistries; i++) {
 		free(conf->registries[i].host);

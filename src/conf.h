@@ -231,6 +231,7 @@ struct conf {
 	int			 exec_isolation;	/* EXEC_ISOLATE_* */
 	char			**secret_files;	/* read at load: hidden
 						   from stages */
+	int			*secret_fds;	/* O_PATH of each, or -1 */
 	size_t			 nsecret_files;
 	struct conf_project	*projects;
 	size_t			 nprojects;

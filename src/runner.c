@@ -682,6 +682,25 @@ runner_stage_env(struct runner_run *run, const struct pipeline_stage *st,
  * $FERRY_OUTPUT, the registry auth file), $HOME and, read-only, its
  * project's mirror ($FERRY_GIT_DIR). Its own secrets are in its environment.
  */
+/* The path of what fd is open on now, or NULL (closed, deleted). */
+static const char *
+runner_fd_path(int fd, char *buf, size_t len)
+{
+	char	link[64];
+	ssize_t	n;
+
+	if (fd == -1 || len < 2)
+		return (NULL);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, buf, len - 1)) <= 0 || (size_t)n >= len - 1)
+		return (NULL);
+	buf[n] = '\0';
+	if (buf[0] != '/' || (n > 10 && strcmp(buf + n - 10,
+	    " (deleted)") == 0))
+		return (NULL);
+	return (buf);
+}
+
 static void
 runner_isolation(const struct runner_run *run, const struct conf *conf,
     struct exec_isolation *iso)
@@ -689,7 +708,7 @@ runner_isolation(const struct runner_run *run, const struct conf *conf,
 	const struct conf_project	*pr;
 	const struct conf_environment	*env;
 	const char			*files[4], *dir;
-	char				*s;
+	char				*s, where[PATH_MAX];
 	size_t				 i, j;
 
 	memset(iso, 0, sizeof *iso);
@@ -706,9 +725,15 @@ runner_isolation(const struct runner_run *run, const struct conf *conf,
 		exec_isolation_add(&iso->hide, &iso->nhide, KUBE_SA_DIR);
 	exec_isolation_add(&iso->secrets, &iso->nsecrets, conf->api_socket);
 	exec_isolation_add(&iso->secrets, &iso->nsecrets, conf->path);
-	for (i = 0; i < conf->nsecret_files; i++)
+	for (i = 0; i < conf->nsecret_files; i++) {
 		exec_isolation_add(&iso->secrets, &iso->nsecrets,
 		    conf->secret_files[i]);
+		/* Where the file is now, if a stage moved a folder above it. */
+		if ((dir = runner_fd_path(conf->secret_fds[i], where,
+		    sizeof where)) != NULL && strcmp(dir,
+		    conf->secret_files[i]) != 0)
+			exec_isolation_add(&iso->secrets, &iso->nsecrets, dir);
+	}
 	for (i = 0; i < conf->nprojects; i++) {
 		pr = &conf->projects[i];
 		files[0] = pr->token_file;
