@@ -674,14 +674,6 @@ runner_stage_env(struct runner_run *run, const struct pipeline_stage *st,
 	return (e.v);
 }
 
-/*
- * What a stage may not see (executor.isolation): ferryd's state (the
- * database, other runs, every mirror), the work folder of other runs, the
- * API socket (trusted as ferryd's own user), systemd credentials and every
- * secret file of the configuration. It keeps its run's folder (worktree,
- * $FERRY_OUTPUT, the registry auth file), $HOME and, read-only, its
- * project's mirror ($FERRY_GIT_DIR). Its own secrets are in its environment.
- */
 /* The path of what fd is open on now, or NULL (closed, deleted). */
 static const char *
 runner_fd_path(int fd, char *buf, size_t len)
@@ -701,6 +693,14 @@ runner_fd_path(int fd, char *buf, size_t len)
 	return (buf);
 }
 
+/*
+ * What a stage may not see (executor.isolation): ferryd's state (the
+ * database, other runs, every mirror), the work folder of other runs, the
+ * API socket (trusted as ferryd's own user), systemd credentials and every
+ * secret file of the configuration. It keeps its run's folder (worktree,
+ * $FERRY_OUTPUT, the registry auth file), $HOME and, read-only, its
+ * project's mirror ($FERRY_GIT_DIR). Its own secrets are in its environment.
+ */
 static void
 runner_isolation(const struct runner_run *run, const struct conf *conf,
     struct exec_isolation *iso)
