@@ -145,9 +145,8 @@ test_expect 'ferry runs shows each stage'"'"'s state and duration under its run'
 	grep "^  deploy  *skipped  *-$" show.txt
 '
 
-# runs_show RE: until `ferry runs` has a line matching RE. A running
-# stage's duration is "now" in whole seconds minus a start in milliseconds,
-# so for up to a second it can read -0.0s: poll past that.
+# runs_show RE: until `ferry runs` has a line matching RE (the run's
+# state reaches the store a moment after the stage starts).
 runs_show() {
 	wait_for "\"\$FERRY\" -s \"\$T_SOCK\" runs --project shop --limit 3 >runs2.txt && grep -q \"$1\" runs2.txt"
 }
