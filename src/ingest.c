@@ -245,6 +245,10 @@ ingest_store_item(struct ingest *in, struct ingest_item *it, struct buf *out,
 				break;
 			}
 		}
+		/* Who pushed or merged it, for the self-approval rule. */
+		if (id > 0 && ev->sender != NULL && *ev->sender != '\0' &&
+		    store_run_sender_add(in->store, id, ev->sender) != 0)
+			id = -1;
 		if (id == -1) {
 			buf_free(&runs);
 			return (-1);

@@ -221,6 +221,14 @@ static const char *store_migrations[] = {
 	"  detail TEXT,"
 	"  origin TEXT);"
 	"CREATE INDEX audit_at ON audit (at);",
+	/*
+	 * 7: everyone whose delivery a run stands for (a push and a merge of
+	 * one commit make one run): the self-approval rule asks them all.
+	 */
+	"CREATE TABLE run_senders ("
+	"  run_id INTEGER NOT NULL,"
+	"  sender TEXT NOT NULL,"
+	"  PRIMARY KEY (run_id, sender)) WITHOUT ROWID;",
 };
 
 
@@ -752,6 +760,14 @@ store_run_set_state(struct store *st, int64_t id, const char *state,
 }
 
 /* Record the commit a run resolved to (manual runs name only a ref). */
+/* Note that sender's delivery is one that run id stands for. */
+int
+store_run_sender_add(struct store *st, int64_t id, const char *sender)
+{
+	return (store_exec_args(st, "INSERT OR IGNORE INTO run_senders "
+	    "(run_id, sender) VALUES (?, ?)", "is", id, sender));
+}
+
 int
 store_run_set_sha(struct store *st, int64_t id, const char *sha)
 {

@@ -53,6 +53,7 @@ struct json_t	*store_stats(struct store *);
 int		 store_run_set_state(struct store *, int64_t, const char *,
 		     const char *);
 int		 store_run_set_sha(struct store *, int64_t, const char *);
+int		 store_run_sender_add(struct store *, int64_t, const char *);
 int		 store_stage_set(struct store *, int64_t, int, const char *,
 		     const char *, int);
 int		 store_run_reset(struct store *, int64_t);

@@ -389,38 +389,29 @@ store_watch_tag_forget(struct store *st, const char *env, const char *tag)
  * from: the distinct senders of the webhooks of the runs that recorded it,
  * as a JSON array of strings (empty when no run did, or none had a
  * sender); NULL when the store fails. All of them, not the newest: another
- * run that claims the same artifact must not hide its pusher. By digest
+ * run that claims the same artifact must not hide its pusher, nor a merge
+ * of the commit (one run with its push) its merger. By digest
  * alone, in any repository: this rule refuses, so it must not miss a run
  * because the repository was spelled otherwise (host:443, an alias).
  */
 json_t *
 store_artifact_senders(struct store *st, const char *digest)
 {
-	json_t	*rows, *row, *ev, *out, *v;
-	size_t	 i, j;
-	int	 dup;
+	json_t	*rows, *row, *out;
+	size_t	 i;
 
-	rows = store_query_json(st, "SELECT DISTINCT r.event FROM artifacts a "
-	    "JOIN runs r ON r.id = a.run_id WHERE a.digest = ?", "s", digest);
+	/* run_senders since migration 7; the run's own event before it. */
+	rows = store_query_json(st, "SELECT DISTINCT sender FROM (SELECT "
+	    "s.sender AS sender FROM artifacts a JOIN run_senders s ON "
+	    "s.run_id = a.run_id WHERE a.digest = ?1 UNION SELECT "
+	    "json_extract(r.event, '$.sender') FROM artifacts a JOIN runs r "
+	    "ON r.id = a.run_id WHERE a.digest = ?1) WHERE sender IS NOT NULL "
+	    "AND sender <> '' ORDER BY sender", "s", digest);
 	if (rows == NULL)
 		return (NULL);
 	out = json_array();
-	json_array_foreach(rows, i, row) {
-		ev = json_loads(json_string_value(json_object_get(row,
-		    "event")), 0, NULL);
-		if (ev == NULL)
-			continue;
-		v = json_object_get(ev, "sender");
-		if (json_is_string(v) && *json_string_value(v) != '\0') {
-			dup = 0;
-			for (j = 0; j < json_array_size(out); j++)
-				if (json_equal(json_array_get(out, j), v))
-					dup = 1;
-			if (!dup)
-				json_array_append(out, v);
-		}
-		json_decref(ev);
-	}
+	json_array_foreach(rows, i, row)
+		json_array_append(out, json_object_get(row, "sender"));
 	json_decref(rows);
 	return (out);
 }

@@ -291,6 +291,24 @@ test_expect 'self_approval off: the pusher may not approve, nor an approver ferr
 	wait_state signed deployed "$(jq -r .tag release)"
 '
 
+# One run stands for a push by alice and the merge of the same commit by
+# dave: the rule asks both of them, whichever delivery came first.
+test_expect 'a push and a merge of one commit: neither the pusher nor the merger may approve' '
+	push_signed alice &&
+	printf "{\"action\":\"closed\",\"number\":9,\"pull_request\":{\"merged\":true,\"merge_commit_sha\":\"%s\",\"base\":{\"ref\":\"main\",\"repo\":{\"full_name\":\"acme/signed\"}}},\"repository\":{\"full_name\":\"acme/signed\"},\"sender\":{\"login\":\"dave\"}}" \
+		"$(git -C sw rev-parse HEAD)" >merge.json &&
+	post /hooks/signed merge.json -H "X-GitHub-Event: pull_request" -H "X-GitHub-Delivery: m-$RANDOM$RANDOM" \
+		-H "X-Hub-Signature-256: $(sign s3cret merge.json)" &&
+	expect_code 202 && test "$(jq ".runs[0]" body)" = "$run" &&
+	$FERRY -s "$T_SOCK" check signed &&
+	for _ in $(seq 200); do newest signed && test "$(jq -r .state release)" = awaiting-approval && break; sleep 0.1; done &&
+	test "$(jq -r .state release)" = awaiting-approval && id=$(jq -r .id release) &&
+	tcp tok-dave-5 /api/v1/releases/$id/approve -X POST -d "{}" && expect_code 403 &&
+	jq -e ".error | test(\"token:dave pushed the commit of release $id\")" body &&
+	tcp tok-alice-1 /api/v1/releases/$id/approve -X POST -d "{}" && expect_code 403 &&
+	jq -e ".error | test(\"token:alice pushed the commit of release $id\")" body
+'
+
 test_expect 'an artifact published by hand has no pusher: any approver may approve' '
 	"$FERRY" bundle publish --insecure --repo "$REG/acme/signed" --tag 9.0.0 \
 		--git-dir chart.git --commit refs/heads/main >/dev/null &&
