@@ -293,8 +293,11 @@ test_expect 'self_approval off: the pusher may not approve, nor an approver ferr
 
 # One run stands for a push by alice and the merge of the same commit by
 # dave: the rule asks both of them, whichever delivery came first.
+# (Committed a minute ahead: in the same second as the last commit its
+# version would sort by commit id, and might not be the newest.)
 test_expect 'a push and a merge of one commit: neither the pusher nor the merger may approve' '
-	push_signed alice &&
+	later=$(date -d "+1 minute" -R) &&
+	GIT_COMMITTER_DATE=$later GIT_AUTHOR_DATE=$later push_signed alice &&
 	printf "{\"action\":\"closed\",\"number\":9,\"pull_request\":{\"merged\":true,\"merge_commit_sha\":\"%s\",\"base\":{\"ref\":\"main\",\"repo\":{\"full_name\":\"acme/signed\"}}},\"repository\":{\"full_name\":\"acme/signed\"},\"sender\":{\"login\":\"dave\"}}" \
 		"$(git -C sw rev-parse HEAD)" >merge.json &&
 	post /hooks/signed merge.json -H "X-GitHub-Event: pull_request" -H "X-GitHub-Delivery: m-$RANDOM$RANDOM" \
