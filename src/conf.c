@@ -1264,10 +1264,6 @@ conf_load_tokens(struct conf_parse *p)
 	return (0);
 }
 
-/*
- * Load and check the configuration in path. Returns the configuration, or
- * NULL with *cause set to every error found, one per line.
- */
 /* Is a below b or b itself, as written or once resolved? */
 static int
 conf_path_below(const char *a, const char *b)
@@ -1296,6 +1292,36 @@ conf_path_below(const char *a, const char *b)
 }
 
 /*
+ * The credential files the children read (fetch, GitOps, Argo CD) join
+ * those read at load, so that secret_files is every secret path of the
+ * configuration: covered for stages, held open, checked below.
+ */
+static void
+conf_credentials_seen(struct conf *conf)
+{
+	const char	*v[4];
+	size_t		 i, j;
+
+	for (i = 0; i < conf->nprojects + conf->nenvironments; i++) {
+		memset(v, 0, sizeof v);
+		if (i < conf->nprojects) {
+			v[0] = conf->projects[i].token_file;
+			v[1] = conf->projects[i].password_file;
+			v[2] = conf->projects[i].ssh_key_file;
+		} else {
+			j = i - conf->nprojects;
+			v[0] = conf->environments[j].token_file;
+			v[1] = conf->environments[j].password_file;
+			v[2] = conf->environments[j].ssh_key_file;
+			v[3] = conf->environments[j].argocd_token_file;
+		}
+		for (j = 0; j < 4; j++)
+			if (v[j] != NULL)
+				conf_secret_seen(conf, v[j]);
+	}
+}
+
+/*
  * No secret where stages may write (their $HOME, the work folder): one
  * stage could move it, or a folder above it, out from under the covers
  * of the next (executor.isolation), or put its own in its place.
@@ -1304,38 +1330,24 @@ static void
 conf_secrets_check(struct conf_parse *p)
 {
 	struct conf	*conf = p->conf;
-	const char	*v[4];
 	char		*dirs[2];
-	size_t		 i, j, k;
+	size_t		 i, k;
 
 	xasprintf(&dirs[0], "%s/home", conf->state_dir);
 	dirs[1] = conf->exec_work_dir;
-	for (i = 0; i < conf->nsecret_files + conf->nprojects +
-	    conf->nenvironments; i++) {
-		memset(v, 0, sizeof v);
-		if (i < conf->nsecret_files)
-			v[0] = conf->secret_files[i];
-		else if ((j = i - conf->nsecret_files) < conf->nprojects) {
-			v[0] = conf->projects[j].token_file;
-			v[1] = conf->projects[j].password_file;
-			v[2] = conf->projects[j].ssh_key_file;
-		} else {
-			j -= conf->nprojects;
-			v[0] = conf->environments[j].token_file;
-			v[1] = conf->environments[j].password_file;
-			v[2] = conf->environments[j].ssh_key_file;
-			v[3] = conf->environments[j].argocd_token_file;
-		}
-		for (j = 0; j < 4; j++)
-			for (k = 0; v[j] != NULL && k < 2; k++)
-				if (conf_path_below(v[j], dirs[k]))
-					conf_error(p, NULL, "%s is in %s, "
-					    "where stages can write: move it "
-					    "out", v[j], dirs[k]);
-	}
+	for (i = 0; i < conf->nsecret_files; i++)
+		for (k = 0; k < 2; k++)
+			if (conf_path_below(conf->secret_files[i], dirs[k]))
+				conf_error(p, NULL, "%s is in %s, where stages "
+				    "can write: move it out",
+				    conf->secret_files[i], dirs[k]);
 	free(dirs[0]);
 }
 
+/*
+ * Load and check the configuration in path. Returns the configuration, or
+ * NULL with *cause set to every error found, one per line.
+ */
 struct conf *
 conf_load(const char *path, char **cause)
 {
@@ -1436,8 +1448,10 @@ conf_load(const char *path, char **cause)
 		conf_chat_finish(&p);
 	if (p.nerrors == 0)
 		conf_environments_finish(&p);
-	if (p.nerrors == 0)
+	if (p.nerrors == 0) {
+		conf_credentials_seen(conf);
 		conf_secrets_check(&p);
+	}
 	if (p.nerrors != 0) {
 		*cause = p.errors;
 		conf_free(conf);

@@ -229,7 +229,7 @@ struct conf {
 	char			*exec_work_dir;		/* worktrees */
 	int			 exec_keep_failed;	/* worktrees */
 	int			 exec_isolation;	/* EXEC_ISOLATE_* */
-	char			**secret_files;	/* read at load: hidden
+	char			**secret_files;	/* every secret path: hidden
 						   from stages */
 	int			*secret_fds;	/* O_PATH of each, or -1 */
 	size_t			 nsecret_files;

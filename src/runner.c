@@ -697,7 +697,7 @@ runner_fd_path(int fd, char *buf, size_t len)
  * What a stage may not see (executor.isolation): ferryd's state (the
  * database, other runs, every mirror), the work folder of other runs, the
  * API socket (trusted as ferryd's own user), systemd credentials and every
- * secret file of the configuration. It keeps its run's folder (worktree,
+ * secret file of the configuration (conf's secret_files). It keeps its run's folder (worktree,
  * $FERRY_OUTPUT, the registry auth file), $HOME and, read-only, its
  * project's mirror ($FERRY_GIT_DIR). Its own secrets are in its environment.
  */
@@ -705,11 +705,9 @@ static void
 runner_isolation(const struct runner_run *run, const struct conf *conf,
     struct exec_isolation *iso)
 {
-	const struct conf_project	*pr;
-	const struct conf_environment	*env;
-	const char			*files[4], *dir;
-	char				*s, where[PATH_MAX];
-	size_t				 i, j;
+	const char	*dir;
+	char		*s, where[PATH_MAX];
+	size_t		 i;
 
 	memset(iso, 0, sizeof *iso);
 	iso->mode = conf->exec_isolation;
@@ -733,27 +731,6 @@ runner_isolation(const struct runner_run *run, const struct conf *conf,
 		    sizeof where)) != NULL && strcmp(dir,
 		    conf->secret_files[i]) != 0)
 			exec_isolation_add(&iso->secrets, &iso->nsecrets, dir);
-	}
-	for (i = 0; i < conf->nprojects; i++) {
-		pr = &conf->projects[i];
-		files[0] = pr->token_file;
-		files[1] = pr->password_file;
-		files[2] = pr->ssh_key_file;
-		for (j = 0; j < 3; j++)
-			if (files[j] != NULL)
-				exec_isolation_add(&iso->secrets,
-				    &iso->nsecrets, files[j]);
-	}
-	for (i = 0; i < conf->nenvironments; i++) {
-		env = &conf->environments[i];
-		files[0] = env->token_file;
-		files[1] = env->password_file;
-		files[2] = env->ssh_key_file;
-		files[3] = env->argocd_token_file;
-		for (j = 0; j < 4; j++)
-			if (files[j] != NULL)
-				exec_isolation_add(&iso->secrets,
-				    &iso->nsecrets, files[j]);
 	}
 	exec_isolation_add(&iso->keep, &iso->nkeep, run->workdir);
 	xasprintf(&s, "%s/home/%s", conf->state_dir, run->project);
